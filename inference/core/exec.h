@@ -1,0 +1,15 @@
+/* The execution context handed to kernels. */
+#ifndef LENS_CORE_EXEC_H
+#define LENS_CORE_EXEC_H
+
+#include "core/threadpool.h"
+#include "ops/op.h"
+
+struct lens_exec_ctx {
+  lens_threadpool *pool; /* NULL: run on the calling thread */
+  void *scratch;         /* 64-byte aligned, at least the node's scratch_bytes */
+  size_t scratch_bytes;
+  void *kernel_state;
+};
+
+#endif

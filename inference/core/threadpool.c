@@ -1,0 +1,114 @@
+/* Workers sleep on a condition variable between runs; tasks are claimed with an atomic
+ * counter so uneven tasks balance themselves. */
+#include "core/threadpool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+struct lens_threadpool {
+  int threads;
+  pthread_t *workers;
+  pthread_mutex_t mutex;
+  pthread_cond_t wake;
+  pthread_cond_t done;
+  uint64_t generation;   /* bumped for every run; workers wait for a new one */
+  bool stop;
+  void (*fn)(void *arg, int task);
+  void *arg;
+  int n_tasks;
+  atomic_int next_task;
+  int active;            /* workers still inside the current run */
+};
+
+static void run_tasks(lens_threadpool *p) {
+  for (;;) {
+    int t = atomic_fetch_add(&p->next_task, 1);
+    if (t >= p->n_tasks) break;
+    p->fn(p->arg, t);
+  }
+}
+
+static void *worker_main(void *arg) {
+  lens_threadpool *p = arg;
+  uint64_t seen = 0;
+  pthread_mutex_lock(&p->mutex);
+  for (;;) {
+    while (!p->stop && p->generation == seen) pthread_cond_wait(&p->wake, &p->mutex);
+    if (p->stop) break;
+    seen = p->generation;
+    pthread_mutex_unlock(&p->mutex);
+    run_tasks(p);
+    pthread_mutex_lock(&p->mutex);
+    if (--p->active == 0) pthread_cond_signal(&p->done);
+  }
+  pthread_mutex_unlock(&p->mutex);
+  return NULL;
+}
+
+lens_status *lens_threadpool_create(int threads, lens_threadpool **out) {
+  *out = NULL;
+  if (threads < 1) threads = 1;
+  if (threads > 256)
+    return lens_error(LENS_ERR_INVALID_ARGUMENT, "threads=%d is more than 256", threads);
+  lens_threadpool *p = calloc(1, sizeof *p);
+  if (!p) return lens_error_oom();
+  p->threads = threads;
+  pthread_mutex_init(&p->mutex, NULL);
+  pthread_cond_init(&p->wake, NULL);
+  pthread_cond_init(&p->done, NULL);
+  if (threads > 1) {
+    p->workers = calloc((size_t)threads - 1, sizeof *p->workers);
+    if (!p->workers) {
+      lens_threadpool_free(p);
+      return lens_error_oom();
+    }
+    for (int i = 0; i < threads - 1; i++) {
+      if (pthread_create(&p->workers[i], NULL, worker_main, p) != 0) {
+        p->threads = i + 1; /* free joins only the ones that started */
+        lens_threadpool_free(p);
+        return lens_error(LENS_ERR_RUNTIME, "could not start worker thread %d", i + 1);
+      }
+    }
+  }
+  *out = p;
+  return NULL;
+}
+
+void lens_threadpool_free(lens_threadpool *p) {
+  if (!p) return;
+  pthread_mutex_lock(&p->mutex);
+  p->stop = true;
+  pthread_cond_broadcast(&p->wake);
+  pthread_mutex_unlock(&p->mutex);
+  for (int i = 0; p->workers && i < p->threads - 1; i++) pthread_join(p->workers[i], NULL);
+  free(p->workers);
+  pthread_mutex_destroy(&p->mutex);
+  pthread_cond_destroy(&p->wake);
+  pthread_cond_destroy(&p->done);
+  free(p);
+}
+
+int lens_threadpool_threads(const lens_threadpool *p) { return p ? p->threads : 1; }
+
+void lens_threadpool_run(lens_threadpool *p, int n_tasks, void (*fn)(void *arg, int task),
+                         void *arg) {
+  if (n_tasks <= 0) return;
+  if (!p || p->threads == 1 || n_tasks == 1) {
+    for (int t = 0; t < n_tasks; t++) fn(arg, t);
+    return;
+  }
+  pthread_mutex_lock(&p->mutex);
+  p->fn = fn;
+  p->arg = arg;
+  p->n_tasks = n_tasks;
+  atomic_store(&p->next_task, 0);
+  p->active = p->threads - 1;
+  p->generation++;
+  pthread_cond_broadcast(&p->wake);
+  pthread_mutex_unlock(&p->mutex);
+  run_tasks(p);
+  pthread_mutex_lock(&p->mutex);
+  while (p->active > 0) pthread_cond_wait(&p->done, &p->mutex);
+  pthread_mutex_unlock(&p->mutex);
+}

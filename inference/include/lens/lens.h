@@ -1,0 +1,204 @@
+/* liblens — the Lens inference engine: load an ONNX model, run it.
+ *
+ *   lens_model *model = NULL;
+ *   lens_session *session = NULL;
+ *   lens_status *st = lens_model_load_file("det.onnx", &model);
+ *   lens_session_options opts;
+ *   lens_session_options_init(&opts);
+ *   opts.threads = 2;
+ *   const int64_t dims[4] = {1, 3, 640, 640};
+ *   lens_input_shape shape = {"x", 4, dims};
+ *   opts.input_shapes = &shape;
+ *   opts.n_input_shapes = 1;
+ *   if (!st) st = lens_session_create(model, &opts, &session);
+ *   lens_tensor in = {LENS_DTYPE_FLOAT32, 4, {1, 3, 640, 640}, pixels, sizeof pixels};
+ *   lens_tensor out[1];
+ *   if (!st) st = lens_session_run(session, &in, 1, out, 1);
+ *   if (st) fprintf(stderr, "%s\n", lens_status_message(st));
+ *   lens_status_free(st);
+ *   lens_session_free(session);
+ *   lens_model_free(model);
+ *
+ * Every fallible call returns NULL on success or a status that names the node, tensor or
+ * byte offset at fault; the caller frees it. No call aborts on bad data. There is no global
+ * mutable state: separate sessions may run concurrently from separate threads; one session
+ * runs one request at a time.
+ */
+#ifndef LENS_LENS_H
+#define LENS_LENS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LENS_MAX_RANK 8
+
+typedef enum lens_status_code {
+  LENS_OK = 0,
+  LENS_ERR_INVALID_ARGUMENT, /* the caller passed something wrong */
+  LENS_ERR_INVALID_MODEL,    /* the model file or graph is malformed */
+  LENS_ERR_UNSUPPORTED,      /* valid ONNX that Lens does not implement */
+  LENS_ERR_IO,               /* a file could not be read or written */
+  LENS_ERR_OUT_OF_MEMORY,
+  LENS_ERR_RUNTIME,          /* failure while running (e.g. data-dependent index out of range) */
+} lens_status_code;
+
+typedef struct lens_status lens_status;
+
+lens_status_code lens_status_get_code(const lens_status *status);
+/* The message; "ok" for NULL. Valid until the status is freed. */
+const char *lens_status_message(const lens_status *status);
+void lens_status_free(lens_status *status);
+
+/* Values follow ONNX TensorProto.DataType so they can be compared with files directly. */
+typedef enum lens_dtype {
+  LENS_DTYPE_UNDEFINED = 0,
+  LENS_DTYPE_FLOAT32 = 1,
+  LENS_DTYPE_UINT8 = 2,
+  LENS_DTYPE_INT8 = 3,
+  LENS_DTYPE_INT32 = 6,
+  LENS_DTYPE_INT64 = 7,
+  LENS_DTYPE_BOOL = 9,
+  LENS_DTYPE_FLOAT16 = 10,
+} lens_dtype;
+
+/* Bytes per element; 0 for an unknown dtype. */
+size_t lens_dtype_size(lens_dtype dtype);
+const char *lens_dtype_name(lens_dtype dtype);
+
+/* A model input or output as declared. A dimension is -1 when it is symbolic (dim_params[i]
+ * then holds its name, e.g. "batch") or unknown (dim_params[i] NULL). */
+typedef struct lens_tensor_desc {
+  const char *name;
+  lens_dtype dtype;
+  int rank; /* -1 when the model does not declare it */
+  int64_t dims[LENS_MAX_RANK];
+  const char *dim_params[LENS_MAX_RANK];
+} lens_tensor_desc;
+
+/* A tensor value: dense, row-major, native byte order. */
+typedef struct lens_tensor {
+  lens_dtype dtype;
+  int rank;
+  int64_t dims[LENS_MAX_RANK];
+  void *data;
+  size_t nbytes;
+} lens_tensor;
+
+/* ---- Models ---------------------------------------------------------------------------- */
+
+typedef struct lens_model lens_model;
+
+/* Loads and validates an ONNX model. External data is read only from files inside the
+ * model's directory. */
+lens_status *lens_model_load_file(const char *path, lens_model **out_model);
+/* Same from memory; base_dir is where external data files live (NULL: none allowed).
+ * The bytes are not referenced after the call returns. */
+lens_status *lens_model_load_memory(const void *data, size_t size, const char *base_dir,
+                                    lens_model **out_model);
+/* Models are reference-counted by their sessions: freeing a model that still has sessions
+ * is safe, the memory goes when the last session is freed. NULL is ignored. */
+void lens_model_free(lens_model *model);
+
+size_t lens_model_input_count(const lens_model *model);
+size_t lens_model_output_count(const lens_model *model);
+/* NULL if the index is out of range. Valid as long as the model. */
+const lens_tensor_desc *lens_model_input(const lens_model *model, size_t index);
+const lens_tensor_desc *lens_model_output(const lens_model *model, size_t index);
+/* Index of the input or output with this name, or -1. */
+int lens_model_find_input(const lens_model *model, const char *name);
+int lens_model_find_output(const lens_model *model, const char *name);
+
+size_t lens_model_node_count(const lens_model *model);
+/* The highest opset of the default ONNX domain the model imports. */
+int64_t lens_model_opset(const lens_model *model);
+
+/* ---- Sessions -------------------------------------------------------------------------- */
+
+/* Binds a symbolic dimension (by its dim_param name, e.g. "batch") to a size. */
+typedef struct lens_dim_binding {
+  const char *name;
+  int64_t value;
+} lens_dim_binding;
+
+/* The full shape of one input for this session (overrides declared and symbolic dims). */
+typedef struct lens_input_shape {
+  const char *name;
+  int rank;
+  const int64_t *dims;
+} lens_input_shape;
+
+typedef struct lens_session_options {
+  const char *device; /* "cpu" (default when NULL) */
+  int threads;        /* worker threads for one request; <= 0 means 1 */
+  const lens_dim_binding *dim_bindings;
+  size_t n_dim_bindings;
+  const lens_input_shape *input_shapes;
+  size_t n_input_shapes;
+  bool profile;         /* record per-node time on every run */
+  bool reference_only;  /* run every node on its plain reference kernel (for testing) */
+} lens_session_options;
+
+void lens_session_options_init(lens_session_options *options);
+
+typedef struct lens_session lens_session;
+
+/* Binds shapes, infers every tensor's type and shape, folds constants, chooses a kernel per
+ * node and plans activation memory into one arena. Symbolic dimensions that are neither
+ * bound nor given by input_shapes are an error that names them. */
+lens_status *lens_session_create(const lens_model *model, const lens_session_options *options,
+                                 lens_session **out_session);
+void lens_session_free(lens_session *session);
+
+/* Shapes as bound in this session (dims -1 only where they depend on input data). */
+const lens_tensor_desc *lens_session_input(const lens_session *session, size_t index);
+const lens_tensor_desc *lens_session_output(const lens_session *session, size_t index);
+
+/* Runs one request. inputs[i] is the model's i-th input (dtype and shape must match the
+ * session's). outputs[i] receives the i-th output: data points into session memory that
+ * stays valid until the next run or the session is freed. */
+lens_status *lens_session_run(lens_session *session, const lens_tensor *inputs,
+                              size_t n_inputs, lens_tensor *outputs, size_t n_outputs);
+
+/* ---- Introspection: what runs, where, how fast ----------------------------------------- */
+
+typedef struct lens_node_profile {
+  const char *node_name;
+  const char *op_type;
+  const char *kernel;    /* e.g. "conv2d_im2col_gemm", "reference" */
+  const char *precision; /* "fp32", ... */
+  double flops;          /* floating-point operations per run for the bound shapes */
+  uint64_t runs;
+  uint64_t total_ns;     /* summed over runs (profile option only) */
+} lens_node_profile;
+
+/* Nodes the session executes (after folding), in execution order. */
+size_t lens_session_node_count(const lens_session *session);
+lens_status *lens_session_node_profile(const lens_session *session, size_t index,
+                                       lens_node_profile *out);
+/* Bytes of the planned activation arena. */
+size_t lens_session_arena_bytes(const lens_session *session);
+
+/* ---- Tensor files (ONNX TensorProto .pb, as in ONNX's test data) ------------------------ */
+
+/* Reads a TensorProto; *out_name gets its name (may be NULL). Free with lens_tensor_free. */
+lens_status *lens_tensor_load_pb(const char *path, lens_tensor *out, char **out_name);
+lens_status *lens_tensor_save_pb(const char *path, const lens_tensor *tensor, const char *name);
+/* Frees data owned by a tensor returned from lens_tensor_load_pb. */
+void lens_tensor_free(lens_tensor *tensor);
+/* Element count, or -1 if the dims are negative or the product overflows. */
+int64_t lens_tensor_elements(const lens_tensor *tensor);
+
+/* float16 <-> float32 conversion helpers (IEEE binary16, round to nearest even). */
+float lens_half_to_float(uint16_t h);
+uint16_t lens_float_to_half(float f);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LENS_LENS_H */

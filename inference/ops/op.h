@@ -1,0 +1,118 @@
+/* The operator interface: every ONNX operator Lens supports is one lens_op_def, defined in
+ * its own file in this folder, with validation (prepare), a shape and type rule (infer), a
+ * FLOP count and a plain reference kernel (compute). */
+#ifndef LENS_OPS_OP_H
+#define LENS_OPS_OP_H
+
+#include "graph/graph.h"
+
+/* A tensor as an operator sees it. In static inference data is NULL unless the value is a
+ * known constant; rank is -1 while the shape is unknown. In compute, every present input has
+ * data, and every output has its dtype, shape (from infer) and allocated data. An omitted
+ * optional input has dtype LENS_DTYPE_UNDEFINED. */
+typedef struct lens_value {
+  lens_dtype dtype;
+  int rank;
+  int64_t dims[LENS_MAX_RANK];
+  void *data;
+} lens_value;
+
+typedef struct lens_exec_ctx lens_exec_ctx;
+
+enum {
+  /* compute() reads only the input shapes, never input data (Shape): the session can fold
+   * the node as soon as shapes are known. */
+  LENS_OP_READS_SHAPES_ONLY = 1u << 0,
+};
+
+typedef struct lens_op_def {
+  const char *name;       /* ONNX op_type */
+  const char *domain;     /* "" for the default domain */
+  int min_inputs;         /* arity, checked before prepare */
+  int max_inputs;
+  int min_outputs;
+  int max_outputs;
+  unsigned flags;
+  /* Validates attributes for node->opset and parses them into node->params (malloc'd).
+   * Every combination that compute does not implement must fail here. (optional) */
+  lens_status *(*prepare)(lens_node *node);
+  /* Sets each out[i].dtype, rank and dims from the inputs. When the output shape depends on
+   * an input value that is not known (in[i].data == NULL), sets that output's rank to -1 and
+   * returns NULL. Called only when every present input has a known rank. */
+  lens_status *(*infer)(const lens_node *node, const lens_value *in, lens_value *out);
+  /* Floating-point operations for these shapes (a multiply-add counts 2). (optional: 0) */
+  double (*flops)(const lens_node *node, const lens_value *in, const lens_value *out);
+  /* Temporary bytes compute needs, given by lens_exec_scratch. (optional: 0) */
+  size_t (*scratch_bytes)(const lens_node *node, const lens_value *in, const lens_value *out);
+  /* The plain reference kernel: straightforward loops, the definition of correct. */
+  lens_status *(*compute)(const lens_node *node, const lens_value *in, lens_value *out,
+                          lens_exec_ctx *ctx);
+} lens_op_def;
+
+/* The operator for (domain, op_type), or NULL. */
+const lens_op_def *lens_op_find(const char *domain, const char *op_type);
+/* All registered operators (for listings and tests). */
+const lens_op_def *const *lens_op_all(size_t *count);
+
+/* ---- execution context ---------------------------------------------------------------- */
+
+/* The scratch buffer (at least the bytes scratch_bytes asked for, 64-byte aligned). */
+void *lens_exec_scratch(lens_exec_ctx *ctx);
+int lens_exec_threads(const lens_exec_ctx *ctx);
+/* Runs fn over [0, n) split into contiguous chunks across the session's threads (the
+ * calling thread takes part). fn must not fail; write errors into your own state. */
+void lens_parallel_for(lens_exec_ctx *ctx, size_t n,
+                       void (*fn)(void *arg, size_t begin, size_t end), void *arg);
+/* Per-kernel state created when the session was prepared (NULL for reference kernels). */
+void *lens_exec_kernel_state(const lens_exec_ctx *ctx);
+
+/* ---- attribute access: absent -> default, wrong type -> error naming the node ---------- */
+
+const lens_attr *lens_node_attr(const lens_node *node, const char *name);
+lens_status *lens_attr_int(const lens_node *node, const char *name, int64_t def, int64_t *out);
+lens_status *lens_attr_float(const lens_node *node, const char *name, float def, float *out);
+/* *out NULL and *count 0 when absent. */
+lens_status *lens_attr_ints(const lens_node *node, const char *name, const int64_t **out,
+                            size_t *count);
+lens_status *lens_attr_floats(const lens_node *node, const char *name, const float **out,
+                              size_t *count);
+lens_status *lens_attr_string(const lens_node *node, const char *name, const char *def,
+                              const char **out);
+
+/* ---- value helpers --------------------------------------------------------------------- */
+
+static inline bool lens_value_present(const lens_value *v) {
+  return v->dtype != LENS_DTYPE_UNDEFINED;
+}
+/* Element count of a value whose shape is known and validated (never negative). */
+int64_t lens_value_elements(const lens_value *v);
+/* Reads an int64 or int32 1-D (or scalar) tensor's values; fails if more than max. */
+lens_status *lens_value_read_ints(const lens_node *node, const lens_value *v, const char *what,
+                                  int64_t *out, size_t max, size_t *count);
+/* Reads the first element of a numeric scalar (or 1-element) tensor as double. */
+lens_status *lens_value_read_scalar(const lens_node *node, const lens_value *v,
+                                    const char *what, double *out);
+/* Element i of a numeric tensor as double / stores a double converted to the dtype. */
+double lens_value_get_f64(lens_dtype dtype, const void *data, int64_t i);
+void lens_value_set_f64(lens_dtype dtype, void *data, int64_t i, double x);
+
+/* Checks that a shape is valid for an output: dims >= 0 and size within
+ * LENS_MAX_TENSOR_BYTES; errors name the node. */
+lens_status *lens_check_output_shape(const lens_node *node, const lens_value *out);
+
+/* Normalises an axis in [-rank, rank) to [0, rank); error naming the node otherwise. */
+lens_status *lens_normalize_axis(const lens_node *node, int64_t axis, int rank, int *out);
+
+/* Multidirectional (numpy) broadcast of n shapes into out's rank and dims. */
+lens_status *lens_broadcast_shape(const lens_node *node, const lens_value *const *values, int n,
+                                  lens_value *out);
+/* Element strides of in when broadcast to out_rank/out_dims: 0 along broadcast dims. */
+void lens_broadcast_strides(const lens_value *in, int out_rank, const int64_t *out_dims,
+                            int64_t *strides);
+/* Row-major element strides of a shape. */
+void lens_contiguous_strides(const int64_t *dims, int rank, int64_t *strides);
+
+/* Declares one op definition; each op file defines exactly one (or a few related ones). */
+#define LENS_OP_DECLARE(sym) extern const lens_op_def sym
+
+#endif
