@@ -1,0 +1,31 @@
+/* Fast CPU kernels. Each is an alternative to an operator's reference kernel for the nodes
+ * and shapes it supports; the session picks, per node, the first kernel in the registry that
+ * supports it and records its name, so profiles say what ran. Every kernel here has a test
+ * that compares it with the reference kernel on awkward sizes. */
+#ifndef LENS_CPU_KERNELS_H
+#define LENS_CPU_KERNELS_H
+
+#include "ops/op.h"
+
+typedef struct lens_kernel {
+  const char *name;      /* recorded in profiles, e.g. "conv2d_im2col_sgemm" */
+  const char *op_type;   /* the ONNX op it implements */
+  const char *precision; /* "fp32" */
+  /* Whether this kernel handles the node for these bound shapes. Inputs that are constant
+   * (weights) have data; others do not. */
+  bool (*supports)(const lens_node *node, const lens_value *in, const lens_value *out);
+  /* Packs constant inputs once at session creation into *state. (optional) */
+  lens_status *(*prepare)(const lens_node *node, const lens_value *in, const lens_value *out,
+                          void **state);
+  /* Frees what prepare made. (optional: free()) */
+  void (*release)(void *state);
+  /* Temporary bytes compute needs, given by lens_exec_scratch. (optional: 0) */
+  size_t (*scratch_bytes)(const lens_node *node, const lens_value *in, const lens_value *out);
+  lens_status *(*compute)(const lens_node *node, const lens_value *in, lens_value *out,
+                          lens_exec_ctx *ctx);
+} lens_kernel;
+
+/* The registry, in order of preference. */
+const lens_kernel *const *lens_cpu_kernels(size_t *count);
+
+#endif
