@@ -42,6 +42,14 @@ lens_status *lens_error(lens_status_code code, const char *fmt, ...) {
   return st;
 }
 
+lens_status *lens_status_create(lens_status_code code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  lens_status *st = lens_error_v(code, fmt, ap);
+  va_end(ap);
+  return st;
+}
+
 lens_status *lens_error_wrap(lens_status *status, const char *fmt, ...) {
   if (!status || status->is_static) return status;
   char prefix[512];

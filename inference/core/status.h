@@ -55,4 +55,7 @@ char *lens_strndup(const char *s, size_t n);
 /* Formats dims as "[1,3,224,224]" into buf (always NUL-terminated). */
 const char *lens_format_dims(char *buf, size_t size, const int64_t *dims, int rank);
 
+/* Reads a whole regular file of at most max_bytes; errors name the path and byte offset. */
+lens_status *lens_read_file(const char *path, size_t max_bytes, uint8_t **out, size_t *out_size);
+
 #endif

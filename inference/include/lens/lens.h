@@ -53,6 +53,12 @@ lens_status_code lens_status_get_code(const lens_status *status);
 /* The message; "ok" for NULL. Valid until the status is freed. */
 const char *lens_status_message(const lens_status *status);
 void lens_status_free(lens_status *status);
+/* A status for applications and tools that report through the same type (printf format). */
+lens_status *lens_status_create(lens_status_code code, const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 /* Values follow ONNX TensorProto.DataType so they can be compared with files directly. */
 typedef enum lens_dtype {

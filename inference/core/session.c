@@ -1,0 +1,661 @@
+/* Sessions: bind shapes, infer, fold constants, choose kernels, plan memory, run.
+ *
+ * A session whose every shape is known after binding and folding runs "static": activation
+ * memory is one arena planned by liveness at creation, and a run allocates nothing. When a
+ * shape depends on input data (a Reshape fed by a graph input, say), the session runs
+ * "dynamic": shapes are inferred again on each run and tensors come from a bump allocator
+ * whose chunks are kept between runs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "core/exec.h"
+#include "core/model.h"
+#include "cpu/kernels.h"
+
+#define ARENA_ALIGN 64
+
+typedef struct session_tensor {
+  lens_dtype dtype;
+  int rank; /* -1: unknown until run time */
+  int64_t dims[LENS_MAX_RANK];
+  void *data;      /* constant value, or the run's storage */
+  bool is_const;
+  void *owned;     /* folded constant storage */
+  size_t nbytes;
+  int64_t offset;  /* arena offset for planned tensors, -1 otherwise */
+  int first_step;  /* exec step that defines it (-1: before the first) */
+  int last_step;   /* last exec step that reads it */
+  bool needed;
+} session_tensor;
+
+typedef struct exec_node {
+  const lens_node *node;
+  const lens_kernel *kernel; /* NULL: the operator's reference kernel */
+  void *kernel_state;
+  bool static_shapes;        /* shapes known at creation (kernel chosen for them) */
+  size_t scratch_bytes;
+  double flops;
+  uint64_t runs;
+  uint64_t total_ns;
+} exec_node;
+
+typedef struct dyn_chunk {
+  struct dyn_chunk *next;
+  size_t size, used;
+  uint8_t *data;
+} dyn_chunk;
+
+struct lens_session {
+  const lens_model *model;
+  const lens_graph *graph;
+  session_tensor *tensors;
+  exec_node *exec;
+  int n_exec;
+  lens_threadpool *pool;
+  uint8_t *arena;
+  size_t arena_bytes;
+  uint8_t *scratch;
+  size_t scratch_bytes;
+  bool dynamic;
+  bool profile;
+  dyn_chunk *chunks;
+  lens_tensor_desc *in_desc;
+  lens_tensor_desc *out_desc;
+};
+
+void lens_session_options_init(lens_session_options *o) {
+  memset(o, 0, sizeof *o);
+  o->device = "cpu";
+  o->threads = 1;
+}
+
+static size_t align_up(size_t n) { return (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1); }
+
+static void *aligned_zalloc(size_t bytes) {
+  size_t n = align_up(bytes ? bytes : 1);
+  void *p = aligned_alloc(ARENA_ALIGN, n);
+  if (!p) return NULL;
+  /* Large arenas: ask for huge pages before the first touch (page faults are expensive). */
+  if (n >= (2u << 20)) madvise(p, n, MADV_HUGEPAGE);
+  memset(p, 0, n);
+  return p;
+}
+
+static void value_of(const lens_session *s, int t, lens_value *v) {
+  memset(v, 0, sizeof *v);
+  if (t < 0) return; /* omitted optional: dtype UNDEFINED */
+  const session_tensor *st = &s->tensors[t];
+  v->dtype = st->dtype;
+  v->rank = st->rank;
+  memcpy(v->dims, st->dims, sizeof v->dims);
+  v->data = st->data;
+}
+
+static lens_status *tensor_bytes(const lens_node *node, const lens_value *v, size_t *out) {
+  LENS_TRY(lens_check_output_shape(node, v));
+  int64_t n;
+  lens_dims_product(v->dims, v->rank, &n);
+  size_t es = lens_dtype_size(v->dtype);
+  if (!es)
+    return lens_node_error(node, LENS_ERR_UNSUPPORTED, "output has unsupported dtype %s",
+                           lens_dtype_name(v->dtype));
+  *out = (size_t)n * es;
+  return NULL;
+}
+
+/* ---- shape binding ------------------------------------------------------------------------ */
+
+static lens_status *bind_inputs(lens_session *s, const lens_session_options *o) {
+  const lens_graph *g = s->graph;
+  for (size_t k = 0; k < o->n_input_shapes; k++) {
+    const lens_input_shape *is = &o->input_shapes[k];
+    if (!is->name || lens_model_find_input(s->model, is->name) < 0)
+      return lens_error(LENS_ERR_INVALID_ARGUMENT, "input_shapes names '%s', which is not a "
+                                                   "model input",
+                        is->name ? is->name : "(null)");
+  }
+  for (int i = 0; i < g->n_inputs; i++) {
+    const lens_graph_tensor *gt = &g->tensors[g->inputs[i]];
+    session_tensor *st = &s->tensors[g->inputs[i]];
+    st->dtype = gt->dtype;
+    st->rank = gt->rank;
+    memcpy(st->dims, gt->dims, sizeof st->dims);
+    const lens_input_shape *given = NULL;
+    for (size_t k = 0; k < o->n_input_shapes; k++)
+      if (strcmp(o->input_shapes[k].name, gt->name) == 0) given = &o->input_shapes[k];
+    if (given) {
+      if (given->rank != gt->rank || (given->rank > 0 && !given->dims))
+        return lens_error(LENS_ERR_INVALID_ARGUMENT,
+                          "input '%s' has rank %d, but input_shapes gives rank %d", gt->name,
+                          gt->rank, given->rank);
+      for (int d = 0; d < gt->rank; d++) {
+        if (given->dims[d] < 0)
+          return lens_error(LENS_ERR_INVALID_ARGUMENT, "input '%s' dimension %d is negative",
+                            gt->name, d);
+        if (gt->dims[d] >= 0 && gt->dims[d] != given->dims[d])
+          return lens_error(LENS_ERR_INVALID_ARGUMENT,
+                            "input '%s' dimension %d is fixed at %lld by the model, not %lld",
+                            gt->name, d, (long long)gt->dims[d], (long long)given->dims[d]);
+        st->dims[d] = given->dims[d];
+      }
+    }
+    for (int d = 0; d < gt->rank; d++) {
+      if (st->dims[d] >= 0) continue;
+      const char *param = gt->dim_params[d];
+      for (size_t k = 0; param && k < o->n_dim_bindings; k++)
+        if (o->dim_bindings[k].name && strcmp(o->dim_bindings[k].name, param) == 0) {
+          if (o->dim_bindings[k].value < 0)
+            return lens_error(LENS_ERR_INVALID_ARGUMENT, "dimension '%s' is bound to %lld",
+                              param, (long long)o->dim_bindings[k].value);
+          st->dims[d] = o->dim_bindings[k].value;
+        }
+      if (st->dims[d] < 0)
+        return lens_error(LENS_ERR_INVALID_ARGUMENT,
+                          "input '%s' dimension %d%s%s%s is not bound: give its size with "
+                          "dim_bindings or input_shapes",
+                          gt->name, d, param ? " ('" : "", param ? param : "",
+                          param ? "')" : "");
+    }
+    lens_value v = {st->dtype, st->rank, {0}, NULL};
+    memcpy(v.dims, st->dims, sizeof v.dims);
+    int64_t n;
+    if (!lens_dims_product(v.dims, v.rank, &n) ||
+        n > LENS_MAX_TENSOR_BYTES / (int64_t)(lens_dtype_size(v.dtype) ? lens_dtype_size(v.dtype)
+                                                                        : 1))
+      return lens_error(LENS_ERR_INVALID_ARGUMENT, "input '%s' is too large", gt->name);
+    st->nbytes = (size_t)n * lens_dtype_size(v.dtype);
+  }
+  return NULL;
+}
+
+/* ---- inference and folding --------------------------------------------------------------- */
+
+/* Marks the tensors and nodes that reach a graph output. Returns per-node flags. */
+static lens_status *mark_needed(lens_session *s, bool **out_needed_nodes) {
+  const lens_graph *g = s->graph;
+  bool *needed = calloc((size_t)g->n_nodes + 1, sizeof *needed);
+  if (!needed) return lens_error_oom();
+  for (int k = 0; k < g->n_outputs; k++) s->tensors[g->outputs[k]].needed = true;
+  for (int i = g->n_nodes - 1; i >= 0; i--) {
+    const lens_node *n = &g->nodes[i];
+    for (int k = 0; k < n->n_outputs && !needed[i]; k++)
+      if (n->outputs[k] >= 0 && s->tensors[n->outputs[k]].needed) needed[i] = true;
+    if (!needed[i]) continue;
+    for (int k = 0; k < n->n_inputs; k++)
+      if (n->inputs[k] >= 0) s->tensors[n->inputs[k]].needed = true;
+  }
+  *out_needed_nodes = needed;
+  return NULL;
+}
+
+static lens_status *fold_node(lens_session *s, const lens_node *node, lens_value *in,
+                              lens_value *out) {
+  for (int k = 0; k < node->n_outputs; k++) {
+    if (node->outputs[k] < 0) continue;
+    size_t bytes = 0;
+    LENS_TRY(tensor_bytes(node, &out[k], &bytes));
+    session_tensor *st = &s->tensors[node->outputs[k]];
+    st->owned = malloc(bytes ? bytes : 1);
+    if (!st->owned) return lens_error_oom();
+    st->data = st->owned;
+    st->nbytes = bytes;
+    out[k].data = st->owned;
+  }
+  lens_exec_ctx ctx = {0};
+  size_t scratch = node->def->scratch_bytes ? node->def->scratch_bytes(node, in, out) : 0;
+  void *buf = NULL;
+  if (scratch) {
+    buf = aligned_zalloc(scratch);
+    if (!buf) return lens_error_oom();
+  }
+  ctx.scratch = buf;
+  ctx.scratch_bytes = scratch;
+  lens_status *st = node->def->compute(node, in, out, &ctx);
+  free(buf);
+  if (st) return st;
+  for (int k = 0; k < node->n_outputs; k++)
+    if (node->outputs[k] >= 0) s->tensors[node->outputs[k]].is_const = true;
+  return NULL;
+}
+
+static lens_status *infer_and_fold(lens_session *s, const lens_session_options *o) {
+  const lens_graph *g = s->graph;
+  bool *needed = NULL;
+  LENS_TRY(mark_needed(s, &needed));
+  lens_status *st = NULL;
+  s->exec = calloc((size_t)g->n_nodes + 1, sizeof *s->exec);
+  if (!s->exec) {
+    free(needed);
+    return lens_error_oom();
+  }
+  for (int i = 0; i < g->n_nodes && !st; i++) {
+    if (!needed[i]) continue;
+    const lens_node *node = &g->nodes[i];
+    lens_value in[64], out[64];
+    if (node->n_inputs > 64 || node->n_outputs > 64) {
+      st = lens_node_error(node, LENS_ERR_UNSUPPORTED, "more than 64 inputs or outputs");
+      break;
+    }
+    bool known = true, all_const = true;
+    for (int k = 0; k < node->n_inputs; k++) {
+      value_of(s, node->inputs[k], &in[k]);
+      if (node->inputs[k] < 0) continue;
+      if (in[k].rank < 0) known = false;
+      if (!s->tensors[node->inputs[k]].is_const) all_const = false;
+    }
+    memset(out, 0, sizeof out);
+    if (known) {
+      for (int k = 0; k < node->n_outputs; k++) out[k].rank = -1;
+      st = node->def->infer(node, in, out);
+      if (st) break;
+    } else {
+      for (int k = 0; k < node->n_outputs; k++) out[k].rank = -1;
+    }
+    bool out_known = known;
+    for (int k = 0; k < node->n_outputs; k++) {
+      if (node->outputs[k] < 0) continue;
+      if (out[k].rank < 0) {
+        out_known = false;
+        continue;
+      }
+      size_t bytes = 0;
+      if ((st = tensor_bytes(node, &out[k], &bytes))) break;
+      session_tensor *t = &s->tensors[node->outputs[k]];
+      t->dtype = out[k].dtype;
+      t->rank = out[k].rank;
+      memcpy(t->dims, out[k].dims, sizeof t->dims);
+      t->nbytes = bytes;
+    }
+    if (st) break;
+    for (int k = 0; k < node->n_outputs; k++)
+      if (node->outputs[k] >= 0 && out[k].rank < 0) {
+        session_tensor *t = &s->tensors[node->outputs[k]];
+        t->rank = -1;
+        t->dtype = out[k].dtype;
+      }
+    bool shapes_only = (node->def->flags & LENS_OP_READS_SHAPES_ONLY) != 0;
+    if (out_known && (all_const || shapes_only)) {
+      if ((st = fold_node(s, node, in, out))) break;
+      continue;
+    }
+    exec_node *e = &s->exec[s->n_exec++];
+    e->node = node;
+    e->static_shapes = out_known;
+    if (!out_known) s->dynamic = true;
+    if (out_known) {
+      if (node->def->flops) e->flops = node->def->flops(node, in, out);
+      e->scratch_bytes = node->def->scratch_bytes ? node->def->scratch_bytes(node, in, out) : 0;
+      if (!o->reference_only) {
+        size_t nk;
+        const lens_kernel *const *kernels = lens_cpu_kernels(&nk);
+        for (size_t k = 0; k < nk; k++) {
+          const lens_kernel *kern = kernels[k];
+          if (strcmp(kern->op_type, node->op_type) != 0 || !kern->supports(node, in, out))
+            continue;
+          if (kern->prepare && (st = kern->prepare(node, in, out, &e->kernel_state))) break;
+          e->kernel = kern;
+          e->scratch_bytes = kern->scratch_bytes ? kern->scratch_bytes(node, in, out) : 0;
+          break;
+        }
+      }
+    }
+  }
+  free(needed);
+  return st;
+}
+
+/* ---- memory planning -------------------------------------------------------------------- */
+
+static int cmp_by_size_desc(const void *a, const void *b, void *ctx) {
+  const session_tensor *t = ctx;
+  size_t x = t[*(const int *)a].nbytes, y = t[*(const int *)b].nbytes;
+  return x < y ? 1 : x > y ? -1 : *(const int *)a - *(const int *)b;
+}
+
+/* Greedy best-fit by decreasing size: each tensor takes the lowest offset that does not
+ * overlap a tensor already placed whose lifetime intersects its own. */
+static lens_status *plan_memory(lens_session *s) {
+  const lens_graph *g = s->graph;
+  int n = g->n_tensors;
+  for (int t = 0; t < n; t++) {
+    s->tensors[t].offset = -1;
+    s->tensors[t].first_step = -1;
+    s->tensors[t].last_step = -2;
+  }
+  for (int i = 0; i < g->n_inputs; i++) s->tensors[g->inputs[i]].last_step = -1;
+  for (int e = 0; e < s->n_exec; e++) {
+    const lens_node *node = s->exec[e].node;
+    for (int k = 0; k < node->n_outputs; k++)
+      if (node->outputs[k] >= 0) {
+        s->tensors[node->outputs[k]].first_step = e;
+        s->tensors[node->outputs[k]].last_step = e;
+      }
+    for (int k = 0; k < node->n_inputs; k++)
+      if (node->inputs[k] >= 0 && s->tensors[node->inputs[k]].last_step < e)
+        s->tensors[node->inputs[k]].last_step = e;
+  }
+  for (int k = 0; k < g->n_outputs; k++) s->tensors[g->outputs[k]].last_step = s->n_exec;
+
+  int *order = malloc(((size_t)n + 1) * sizeof *order);
+  if (!order) return lens_error_oom();
+  int m = 0;
+  for (int t = 0; t < n; t++)
+    if (!s->tensors[t].is_const && s->tensors[t].last_step >= -1 &&
+        (g->tensors[t].kind == LENS_TENSOR_INPUT || g->tensors[t].producer >= 0))
+      order[m++] = t;
+  qsort_r(order, (size_t)m, sizeof *order, cmp_by_size_desc, s->tensors);
+  size_t total = 0;
+  for (int i = 0; i < m; i++) {
+    session_tensor *t = &s->tensors[order[i]];
+    size_t size = align_up(t->nbytes);
+    size_t offset = 0;
+    /* try offsets just past each conflicting placed tensor, lowest first */
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (int j = 0; j < i; j++) {
+        const session_tensor *p = &s->tensors[order[j]];
+        if (p->last_step < t->first_step || t->last_step < p->first_step) continue;
+        size_t pstart = (size_t)p->offset, pend = pstart + align_up(p->nbytes);
+        if (offset < pend && pstart < offset + size) {
+          offset = pend;
+          moved = true;
+        }
+      }
+    }
+    t->offset = (int64_t)offset;
+    if (offset + size > total) total = offset + size;
+  }
+  free(order);
+  s->arena_bytes = total;
+  s->arena = aligned_zalloc(total);
+  if (!s->arena) return lens_error_oom();
+  for (int t = 0; t < n; t++)
+    if (s->tensors[t].offset >= 0) s->tensors[t].data = s->arena + s->tensors[t].offset;
+  size_t scratch = 0;
+  for (int e = 0; e < s->n_exec; e++)
+    if (s->exec[e].scratch_bytes > scratch) scratch = s->exec[e].scratch_bytes;
+  s->scratch_bytes = scratch;
+  if (scratch) {
+    s->scratch = aligned_zalloc(scratch);
+    if (!s->scratch) return lens_error_oom();
+  }
+  return NULL;
+}
+
+/* ---- public API -------------------------------------------------------------------------- */
+
+static void fill_descs(lens_session *s) {
+  const lens_graph *g = s->graph;
+  for (int i = 0; i < g->n_inputs; i++) {
+    lens_tensor_desc *d = &s->in_desc[i];
+    lens_desc_from_graph_tensor(&g->tensors[g->inputs[i]], d);
+    memcpy(d->dims, s->tensors[g->inputs[i]].dims, sizeof d->dims);
+  }
+  for (int i = 0; i < g->n_outputs; i++) {
+    const session_tensor *t = &s->tensors[g->outputs[i]];
+    lens_tensor_desc *d = &s->out_desc[i];
+    lens_desc_from_graph_tensor(&g->tensors[g->outputs[i]], d);
+    if (t->dtype != LENS_DTYPE_UNDEFINED) d->dtype = t->dtype;
+    d->rank = t->rank;
+    for (int k = 0; k < LENS_MAX_RANK; k++) d->dims[k] = k < t->rank ? t->dims[k] : 0;
+  }
+}
+
+lens_status *lens_session_create(const lens_model *model, const lens_session_options *options,
+                                 lens_session **out_session) {
+  if (!out_session) return lens_error(LENS_ERR_INVALID_ARGUMENT, "out_session is NULL");
+  *out_session = NULL;
+  if (!model) return lens_error(LENS_ERR_INVALID_ARGUMENT, "model is NULL");
+  lens_session_options defaults;
+  lens_session_options_init(&defaults);
+  const lens_session_options *o = options ? options : &defaults;
+  if (o->device && strcmp(o->device, "cpu") != 0)
+    return lens_error(LENS_ERR_UNSUPPORTED, "device '%s' is not available (this build has: cpu)",
+                      o->device);
+  if (o->threads > 256)
+    return lens_error(LENS_ERR_INVALID_ARGUMENT, "threads=%d is more than 256", o->threads);
+  lens_session *s = calloc(1, sizeof *s);
+  if (!s) return lens_error_oom();
+  s->model = model;
+  lens_model_retain(model);
+  s->graph = &model->graph;
+  s->profile = o->profile;
+  const lens_graph *g = s->graph;
+  lens_status *st = NULL;
+  s->tensors = calloc((size_t)g->n_tensors + 1, sizeof *s->tensors);
+  s->in_desc = calloc((size_t)g->n_inputs + 1, sizeof *s->in_desc);
+  s->out_desc = calloc((size_t)g->n_outputs + 1, sizeof *s->out_desc);
+  if (!s->tensors || !s->in_desc || !s->out_desc) st = lens_error_oom();
+  for (int t = 0; !st && t < g->n_tensors; t++) {
+    const lens_graph_tensor *gt = &g->tensors[t];
+    session_tensor *x = &s->tensors[t];
+    x->rank = -1;
+    x->offset = -1;
+    if (gt->kind == LENS_TENSOR_INITIALIZER) {
+      x->dtype = gt->dtype;
+      x->rank = gt->rank;
+      memcpy(x->dims, gt->dims, sizeof x->dims);
+      x->data = gt->data;
+      x->nbytes = gt->nbytes;
+      x->is_const = true;
+    }
+  }
+  if (!st) st = bind_inputs(s, o);
+  if (!st) st = infer_and_fold(s, o);
+  if (!st) st = lens_threadpool_create(o->threads, &s->pool);
+  if (!st && !s->dynamic) st = plan_memory(s);
+  if (st) {
+    lens_session_free(s);
+    return st;
+  }
+  fill_descs(s);
+  *out_session = s;
+  return NULL;
+}
+
+static void free_chunks(dyn_chunk *c) {
+  while (c) {
+    dyn_chunk *next = c->next;
+    free(c->data);
+    free(c);
+    c = next;
+  }
+}
+
+void lens_session_free(lens_session *s) {
+  if (!s) return;
+  for (int e = 0; s->exec && e < s->n_exec; e++)
+    if (s->exec[e].kernel_state) {
+      if (s->exec[e].kernel->release) s->exec[e].kernel->release(s->exec[e].kernel_state);
+      else free(s->exec[e].kernel_state);
+    }
+  for (int t = 0; s->tensors && t < s->graph->n_tensors; t++) free(s->tensors[t].owned);
+  free(s->tensors);
+  free(s->exec);
+  free(s->arena);
+  free(s->scratch);
+  free_chunks(s->chunks);
+  free(s->in_desc);
+  free(s->out_desc);
+  lens_threadpool_free(s->pool);
+  lens_model_free((lens_model *)s->model);
+  free(s);
+}
+
+const lens_tensor_desc *lens_session_input(const lens_session *s, size_t i) {
+  return s && i < (size_t)s->graph->n_inputs ? &s->in_desc[i] : NULL;
+}
+
+const lens_tensor_desc *lens_session_output(const lens_session *s, size_t i) {
+  return s && i < (size_t)s->graph->n_outputs ? &s->out_desc[i] : NULL;
+}
+
+size_t lens_session_arena_bytes(const lens_session *s) { return s ? s->arena_bytes : 0; }
+
+size_t lens_session_node_count(const lens_session *s) { return s ? (size_t)s->n_exec : 0; }
+
+lens_status *lens_session_node_profile(const lens_session *s, size_t i, lens_node_profile *out) {
+  if (!s || !out || i >= (size_t)s->n_exec)
+    return lens_error(LENS_ERR_INVALID_ARGUMENT, "node index %zu is out of range", i);
+  const exec_node *e = &s->exec[i];
+  out->node_name = e->node->name;
+  out->op_type = e->node->op_type;
+  out->kernel = e->kernel ? e->kernel->name : "reference";
+  out->precision = e->kernel ? e->kernel->precision : "fp32";
+  out->flops = e->flops;
+  out->runs = e->runs;
+  out->total_ns = e->total_ns;
+  return NULL;
+}
+
+/* ---- running ------------------------------------------------------------------------------ */
+
+/* Bump allocation for dynamic sessions; chunks are kept, and merged into one after a run
+ * that needed several, so steady-state runs do not allocate. */
+static void *dyn_alloc(lens_session *s, size_t bytes) {
+  size_t need = align_up(bytes ? bytes : 1);
+  for (dyn_chunk *c = s->chunks; c; c = c->next)
+    if (c->size - c->used >= need) {
+      void *p = c->data + c->used;
+      c->used += need;
+      return p;
+    }
+  size_t size = need > ((size_t)1 << 22) ? need : ((size_t)1 << 22);
+  dyn_chunk *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->data = aligned_alloc(ARENA_ALIGN, size);
+  if (!c->data) {
+    free(c);
+    return NULL;
+  }
+  c->size = size;
+  c->used = need;
+  c->next = s->chunks;
+  s->chunks = c;
+  return c->data;
+}
+
+static void dyn_reset(lens_session *s) {
+  size_t total = 0;
+  int count = 0;
+  for (dyn_chunk *c = s->chunks; c; c = c->next) {
+    total += c->size;
+    count++;
+    c->used = 0;
+  }
+  if (count > 1) {
+    free_chunks(s->chunks);
+    s->chunks = NULL;
+    if (dyn_alloc(s, total)) s->chunks->used = 0;
+  }
+}
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static lens_status *check_input(const lens_session *s, size_t i, const lens_tensor *in) {
+  const lens_tensor_desc *d = &s->in_desc[i];
+  char a[200], b[200];
+  if (in->dtype != d->dtype)
+    return lens_error(LENS_ERR_INVALID_ARGUMENT, "input '%s' must be %s, got %s", d->name,
+                      lens_dtype_name(d->dtype), lens_dtype_name(in->dtype));
+  bool same = in->rank == d->rank;
+  for (int k = 0; same && k < d->rank; k++) same = in->dims[k] == d->dims[k];
+  if (!same)
+    return lens_error(LENS_ERR_INVALID_ARGUMENT,
+                      "input '%s' has shape %s, but the session was created for %s", d->name,
+                      lens_format_dims(a, sizeof a, in->dims, in->rank < 0 ? 0 : in->rank),
+                      lens_format_dims(b, sizeof b, d->dims, d->rank));
+  if (in->nbytes != s->tensors[s->graph->inputs[i]].nbytes || (!in->data && in->nbytes))
+    return lens_error(LENS_ERR_INVALID_ARGUMENT, "input '%s' has %zu bytes, expected %zu",
+                      d->name, in->nbytes, s->tensors[s->graph->inputs[i]].nbytes);
+  return NULL;
+}
+
+static lens_status *run_dynamic_node(lens_session *s, exec_node *e, lens_value *in,
+                                     lens_value *out) {
+  const lens_node *node = e->node;
+  for (int k = 0; k < node->n_outputs; k++) out[k].rank = -1;
+  LENS_TRY(node->def->infer(node, in, out));
+  for (int k = 0; k < node->n_outputs; k++) {
+    if (node->outputs[k] < 0) continue;
+    if (out[k].rank < 0)
+      return lens_node_error(node, LENS_ERR_RUNTIME, "output %d shape is still unknown", k);
+    size_t bytes = 0;
+    LENS_TRY(tensor_bytes(node, &out[k], &bytes));
+    session_tensor *t = &s->tensors[node->outputs[k]];
+    t->dtype = out[k].dtype;
+    t->rank = out[k].rank;
+    memcpy(t->dims, out[k].dims, sizeof t->dims);
+    t->nbytes = bytes;
+    t->data = dyn_alloc(s, bytes);
+    if (!t->data) return lens_error_oom();
+    out[k].data = t->data;
+  }
+  size_t scratch = node->def->scratch_bytes ? node->def->scratch_bytes(node, in, out) : 0;
+  if (e->kernel) scratch = e->scratch_bytes;
+  if (scratch > s->scratch_bytes) {
+    free(s->scratch);
+    s->scratch_bytes = 0;
+    s->scratch = aligned_zalloc(scratch);
+    if (!s->scratch) return lens_error_oom();
+    s->scratch_bytes = scratch;
+  }
+  return NULL;
+}
+
+lens_status *lens_session_run(lens_session *s, const lens_tensor *inputs, size_t n_inputs,
+                              lens_tensor *outputs, size_t n_outputs) {
+  if (!s) return lens_error(LENS_ERR_INVALID_ARGUMENT, "session is NULL");
+  const lens_graph *g = s->graph;
+  if (n_inputs != (size_t)g->n_inputs || (n_inputs && !inputs))
+    return lens_error(LENS_ERR_INVALID_ARGUMENT, "the model has %d inputs, %zu given",
+                      g->n_inputs, n_inputs);
+  if (n_outputs > (size_t)g->n_outputs || (n_outputs && !outputs))
+    return lens_error(LENS_ERR_INVALID_ARGUMENT, "the model has %d outputs, %zu requested",
+                      g->n_outputs, n_outputs);
+  for (size_t i = 0; i < n_inputs; i++) LENS_TRY(check_input(s, i, &inputs[i]));
+  if (s->dynamic) dyn_reset(s);
+  for (size_t i = 0; i < n_inputs; i++) {
+    session_tensor *t = &s->tensors[g->inputs[i]];
+    if (s->dynamic) {
+      t->data = dyn_alloc(s, t->nbytes);
+      if (!t->data) return lens_error_oom();
+    }
+    if (t->data && inputs[i].nbytes) memcpy(t->data, inputs[i].data, inputs[i].nbytes);
+  }
+  lens_value in[64], out[64];
+  for (int e = 0; e < s->n_exec; e++) {
+    exec_node *x = &s->exec[e];
+    const lens_node *node = x->node;
+    for (int k = 0; k < node->n_inputs; k++) value_of(s, node->inputs[k], &in[k]);
+    for (int k = 0; k < node->n_outputs; k++) value_of(s, node->outputs[k], &out[k]);
+    if (s->dynamic) LENS_TRY(run_dynamic_node(s, x, in, out));
+    lens_exec_ctx ctx = {s->pool, s->scratch, s->scratch_bytes, x->kernel_state};
+    uint64_t t0 = s->profile ? now_ns() : 0;
+    lens_status *st = x->kernel ? x->kernel->compute(node, in, out, &ctx)
+                                : node->def->compute(node, in, out, &ctx);
+    if (st) return st;
+    if (s->profile) {
+      x->total_ns += now_ns() - t0;
+      x->runs++;
+    }
+  }
+  for (size_t i = 0; i < n_outputs; i++) {
+    const session_tensor *t = &s->tensors[g->outputs[i]];
+    lens_tensor *o = &outputs[i];
+    memset(o, 0, sizeof *o);
+    o->dtype = t->dtype;
+    o->rank = t->rank;
+    memcpy(o->dims, t->dims, sizeof o->dims);
+    o->data = t->data;
+    o->nbytes = t->nbytes;
+  }
+  return NULL;
+}
