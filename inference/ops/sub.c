@@ -1,27 +1,47 @@
-/* PLACEHOLDER: Sub is not implemented yet. */
-#include "ops/op.h"
+/* Sub: elementwise A - B with multidirectional broadcasting. float32, float16 (through
+ * float), int64, int32, int8, uint8; integers wrap around on overflow. */
+#include "ops/elementwise_common.h"
+
+LENS_EW_BINARY(sub_f32, float, float, x - y)
+LENS_EW_BINARY(sub_i64, int64_t, int64_t, LENS_EW_WRAP(int64_t, uint64_t, x, -, y))
+LENS_EW_BINARY(sub_i32, int32_t, int32_t, LENS_EW_WRAP(int32_t, uint32_t, x, -, y))
+LENS_EW_BINARY(sub_i8, int8_t, int8_t, LENS_EW_WRAP(int8_t, uint32_t, x, -, y))
+LENS_EW_BINARY(sub_u8, uint8_t, uint8_t, LENS_EW_WRAP(uint8_t, uint32_t, x, -, y))
+
+static const lens_ew_op sub_op = {
+    .arity = 2,
+    .fn = {
+        [LENS_DTYPE_FLOAT32] = sub_f32,
+        [LENS_DTYPE_INT64] = sub_i64,
+        [LENS_DTYPE_INT32] = sub_i32,
+        [LENS_DTYPE_INT8] = sub_i8,
+        [LENS_DTYPE_UINT8] = sub_u8,
+    },
+    .float16_via_float32 = true,
+};
 
 static lens_status *sub_infer(const lens_node *node, const lens_value *in, lens_value *out) {
-  (void)in;
-  (void)out;
-  return lens_node_error(node, LENS_ERR_UNSUPPORTED, "Sub is not implemented yet");
+  return lens_ew_infer(node, &sub_op, in, out);
+}
+
+static double sub_flops(const lens_node *node, const lens_value *in, const lens_value *out) {
+  return lens_ew_flops(node, &sub_op, in, out);
 }
 
 static lens_status *sub_compute(const lens_node *node, const lens_value *in, lens_value *out,
                                 lens_exec_ctx *ctx) {
-  (void)in;
-  (void)out;
-  (void)ctx;
-  return lens_node_error(node, LENS_ERR_UNSUPPORTED, "Sub is not implemented yet");
+  return lens_ew_compute(node, &sub_op, in, out, ctx, NULL);
 }
 
 const lens_op_def lens_op_sub = {
     .name = "Sub",
     .domain = "",
-    .min_inputs = 0,
-    .max_inputs = 16,
+    .min_inputs = 2,
+    .max_inputs = 2,
     .min_outputs = 1,
-    .max_outputs = 16,
+    .max_outputs = 1,
+    .prepare = lens_ew_prepare_no_attrs,
     .infer = sub_infer,
+    .flops = sub_flops,
     .compute = sub_compute,
 };
