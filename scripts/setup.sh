@@ -10,6 +10,8 @@ packages=(
   libopenblas-dev
   python3 python3-onnx python3-numpy python3-torch python3-torchvision python3-pil
   fonts-dejavu-core valgrind
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base
+  gstreamer1.0-plugins-good gstreamer1.0-tools libjson-glib-dev libcairo2-dev
 )
 
 apt-get update -qq
