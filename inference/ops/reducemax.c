@@ -1,27 +1,21 @@
-/* PLACEHOLDER: ReduceMax is not implemented yet. */
-#include "ops/op.h"
+/* ReduceMax: the largest element over the given axes (all when none) for float32, float16,
+ * int32 and int64; NaN if any element is NaN, -inf (or the type's minimum) when empty.
+ * keepdims keeps reduced axes as size 1. axes is an attribute (an input from opset 18). */
+#include "ops/shape_common.h"
 
-static lens_status *reducemax_infer(const lens_node *node, const lens_value *in, lens_value *out) {
-  (void)in;
-  (void)out;
-  return lens_node_error(node, LENS_ERR_UNSUPPORTED, "ReduceMax is not implemented yet");
-}
-
-static lens_status *reducemax_compute(const lens_node *node, const lens_value *in, lens_value *out,
-                                lens_exec_ctx *ctx) {
-  (void)in;
-  (void)out;
-  (void)ctx;
-  return lens_node_error(node, LENS_ERR_UNSUPPORTED, "ReduceMax is not implemented yet");
+static lens_status *reducemax_prepare(lens_node *node) {
+  return lens_reduce_prepare(node, LENS_REDUCE_MAX);
 }
 
 const lens_op_def lens_op_reducemax = {
     .name = "ReduceMax",
     .domain = "",
-    .min_inputs = 0,
-    .max_inputs = 16,
+    .min_inputs = 1,
+    .max_inputs = 2,
     .min_outputs = 1,
-    .max_outputs = 16,
-    .infer = reducemax_infer,
-    .compute = reducemax_compute,
+    .max_outputs = 1,
+    .prepare = reducemax_prepare,
+    .infer = lens_reduce_infer,
+    .flops = lens_reduce_flops,
+    .compute = lens_reduce_compute,
 };

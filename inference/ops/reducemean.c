@@ -1,27 +1,21 @@
-/* PLACEHOLDER: ReduceMean is not implemented yet. */
-#include "ops/op.h"
+/* ReduceMean: the mean over the given axes (all when none) for float32, float16 (NaN when
+ * empty), int32 and int64 (truncated). keepdims keeps reduced axes as size 1. axes is an
+ * attribute (an input from opset 18). */
+#include "ops/shape_common.h"
 
-static lens_status *reducemean_infer(const lens_node *node, const lens_value *in, lens_value *out) {
-  (void)in;
-  (void)out;
-  return lens_node_error(node, LENS_ERR_UNSUPPORTED, "ReduceMean is not implemented yet");
-}
-
-static lens_status *reducemean_compute(const lens_node *node, const lens_value *in, lens_value *out,
-                                lens_exec_ctx *ctx) {
-  (void)in;
-  (void)out;
-  (void)ctx;
-  return lens_node_error(node, LENS_ERR_UNSUPPORTED, "ReduceMean is not implemented yet");
+static lens_status *reducemean_prepare(lens_node *node) {
+  return lens_reduce_prepare(node, LENS_REDUCE_MEAN);
 }
 
 const lens_op_def lens_op_reducemean = {
     .name = "ReduceMean",
     .domain = "",
-    .min_inputs = 0,
-    .max_inputs = 16,
+    .min_inputs = 1,
+    .max_inputs = 2,
     .min_outputs = 1,
-    .max_outputs = 16,
-    .infer = reducemean_infer,
-    .compute = reducemean_compute,
+    .max_outputs = 1,
+    .prepare = reducemean_prepare,
+    .infer = lens_reduce_infer,
+    .flops = lens_reduce_flops,
+    .compute = lens_reduce_compute,
 };
