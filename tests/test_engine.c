@@ -523,7 +523,48 @@ static void test_half_conversion_rounds_to_nearest_even(void) {
   for (uint32_t h = 0; h < 0x7c00; h++) CHECK(lens_float_to_half(lens_half_to_float((uint16_t)h)) == h);
 }
 
-LENS_TEST_MAIN(LENS_TEST(test_add_with_initializer_runs_and_describes_io),
+static void test_analysis_counts_parameters_and_records_fusion(void) {
+  builder b;
+  b_init(&b, 13);
+  int64_t xd[2] = {4, 8}, wd[2] = {8, 5}, bd[1] = {5};
+  static float w[40], bias[5];
+  for (int i = 0; i < 40; i++) w[i] = (float)i / 40;
+  b_input(&b, "x", LENS_DTYPE_FLOAT32, 2, xd, NULL);
+  b_init_f32(&b, "W", 2, wd, w, 40);
+  b_init_f32(&b, "B", 1, bd, bias, 5);
+  const char *in[] = {"x", "W", "B"}, *out[] = {"h"};
+  b_node(&b, "Gemm", "fc", 3, in, 1, out);
+  const char *in2[] = {"h"}, *out2[] = {"y"};
+  b_node(&b, "Relu", "act", 1, in2, 1, out2);
+  b_output(&b, "y");
+  lens_model *m = b_load(&b);
+  if (!m) return;
+  lens_model_analysis a;
+  CHECK_OK(lens_model_analyze(m, NULL, &a));
+  CHECK(a.parameters == 45);
+  CHECK(a.weight_bytes == 45 * 4);
+  CHECK(a.n_nodes == 2 && a.n_folded == 0);
+  CHECK(a.flops >= 2.0 * 4 * 8 * 5); /* the multiply-adds at least */
+  CHECK(a.min_activation_bytes <= a.max_activation_bytes);
+  CHECK(a.max_activation_bytes >= (4 * 8 + 4 * 5 + 4 * 5) * 4);
+  lens_session *s = NULL;
+  CHECK_OK(lens_session_create(m, NULL, &s));
+  if (s) {
+    lens_node_profile p;
+    CHECK_OK(lens_session_node_profile(s, 0, &p));
+    CHECK(p.fused_into && strcmp(p.fused_into, "act") == 0);
+    CHECK(p.parameters == 45);
+    CHECK(p.n_inputs == 3 && p.inputs[1].dims[0] == 8 && p.inputs[1].dims[1] == 5);
+    CHECK(p.n_outputs == 1 && strcmp(p.outputs[0].name, "h") == 0 && p.outputs[0].dims[1] == 5);
+    CHECK_OK(lens_session_node_profile(s, 1, &p));
+    CHECK(p.fused_into == NULL); /* y is a graph output */
+  }
+  lens_session_free(s);
+  lens_model_free(m);
+}
+
+LENS_TEST_MAIN(LENS_TEST(test_analysis_counts_parameters_and_records_fusion),
+               LENS_TEST(test_add_with_initializer_runs_and_describes_io),
                LENS_TEST(test_symbolic_batch_must_be_bound),
                LENS_TEST(test_shape_chain_is_folded),
                LENS_TEST(test_data_dependent_shape_runs_dynamic),

@@ -38,6 +38,11 @@ typedef struct exec_node {
   bool static_shapes;        /* shapes known at creation (kernel chosen for them) */
   size_t scratch_bytes;
   double flops;
+  double iops;
+  int64_t parameters;
+  const char *fused_into;    /* name of an activation this node could absorb */
+  lens_tensor_desc *in_desc; /* bound shapes, for profiles and analysis */
+  lens_tensor_desc *out_desc;
   uint64_t runs;
   uint64_t total_ns;
 } exec_node;
@@ -61,6 +66,7 @@ struct lens_session {
   size_t scratch_bytes;
   bool dynamic;
   bool profile;
+  int n_folded;
   dyn_chunk *chunks;
   lens_tensor_desc *in_desc;
   lens_tensor_desc *out_desc;
@@ -279,6 +285,7 @@ static lens_status *infer_and_fold(lens_session *s, const lens_session_options *
     bool shapes_only = (node->def->flags & LENS_OP_READS_SHAPES_ONLY) != 0;
     if (out_known && (all_const || shapes_only)) {
       if ((st = fold_node(s, node, in, out))) break;
+      s->n_folded++;
       continue;
     }
     exec_node *e = &s->exec[s->n_exec++];
@@ -287,6 +294,11 @@ static lens_status *infer_and_fold(lens_session *s, const lens_session_options *
     if (!out_known) s->dynamic = true;
     if (out_known) {
       if (node->def->flops) e->flops = node->def->flops(node, in, out);
+      lens_dtype od = node->n_outputs > 0 ? out[0].dtype : LENS_DTYPE_UNDEFINED;
+      if (od != LENS_DTYPE_FLOAT32 && od != LENS_DTYPE_FLOAT16) {
+        e->iops = e->flops;
+        e->flops = 0;
+      }
       e->scratch_bytes = node->def->scratch_bytes ? node->def->scratch_bytes(node, in, out) : 0;
       if (!o->reference_only) {
         size_t nk;
@@ -385,6 +397,134 @@ static lens_status *plan_memory(lens_session *s) {
   return NULL;
 }
 
+/* ---- descriptions, fusion candidates, analysis ---------------------------------------- */
+
+static bool is_fusable_activation(const char *op) {
+  static const char *const ops[] = {"Relu", "Clip", "Sigmoid", "HardSwish", "HardSigmoid",
+                                     "LeakyRelu", "Tanh"};
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+    if (strcmp(op, ops[i]) == 0) return true;
+  return false;
+}
+
+static bool is_fusion_producer(const char *op) {
+  static const char *const ops[] = {"Conv", "ConvTranspose", "Gemm", "MatMul", "Add",
+                                    "BatchNormalization"};
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+    if (strcmp(op, ops[i]) == 0) return true;
+  return false;
+}
+
+/* Records, per executed node, the activation it could absorb: its only output read by
+ * exactly one executed node, an activation, and not a graph output. */
+static lens_status *find_fusions(lens_session *s) {
+  const lens_graph *g = s->graph;
+  int *readers = calloc((size_t)g->n_tensors + 1, sizeof *readers);
+  int *reader = calloc((size_t)g->n_tensors + 1, sizeof *reader);
+  if (!readers || !reader) {
+    free(readers);
+    free(reader);
+    return lens_error_oom();
+  }
+  for (int e = 0; e < s->n_exec; e++) {
+    const lens_node *n = s->exec[e].node;
+    for (int k = 0; k < n->n_inputs; k++)
+      if (n->inputs[k] >= 0) {
+        readers[n->inputs[k]]++;
+        reader[n->inputs[k]] = e;
+      }
+  }
+  for (int e = 0; e < s->n_exec; e++) {
+    const lens_node *n = s->exec[e].node;
+    if (n->n_outputs != 1 || n->outputs[0] < 0 || !is_fusion_producer(n->op_type)) continue;
+    int t = n->outputs[0];
+    if (readers[t] != 1 || g->tensors[t].is_output) continue;
+    const lens_node *next = s->exec[reader[t]].node;
+    if (is_fusable_activation(next->op_type) && next->inputs[0] == t)
+      s->exec[e].fused_into = next->name;
+  }
+  free(readers);
+  free(reader);
+  return NULL;
+}
+
+static void desc_of(const lens_session *s, int t, lens_tensor_desc *d) {
+  memset(d, 0, sizeof *d);
+  d->rank = -1;
+  if (t < 0) return;
+  const session_tensor *st = &s->tensors[t];
+  d->name = s->graph->tensors[t].name;
+  d->dtype = st->dtype;
+  d->rank = st->rank;
+  for (int k = 0; k < st->rank && k < LENS_MAX_RANK; k++) d->dims[k] = st->dims[k];
+}
+
+static lens_status *describe_nodes(lens_session *s) {
+  for (int e = 0; e < s->n_exec; e++) {
+    exec_node *x = &s->exec[e];
+    const lens_node *n = x->node;
+    x->in_desc = calloc((size_t)n->n_inputs + 1, sizeof *x->in_desc);
+    x->out_desc = calloc((size_t)n->n_outputs + 1, sizeof *x->out_desc);
+    if (!x->in_desc || !x->out_desc) return lens_error_oom();
+    for (int k = 0; k < n->n_inputs; k++) {
+      desc_of(s, n->inputs[k], &x->in_desc[k]);
+      const session_tensor *t = n->inputs[k] >= 0 ? &s->tensors[n->inputs[k]] : NULL;
+      if (t && t->is_const && t->rank >= 0) {
+        int64_t count;
+        if (lens_dims_product(t->dims, t->rank, &count)) x->parameters += count;
+      }
+    }
+    for (int k = 0; k < n->n_outputs; k++) desc_of(s, n->outputs[k], &x->out_desc[k]);
+  }
+  return find_fusions(s);
+}
+
+lens_status *lens_session_analyze(const lens_session *s, lens_model_analysis *out) {
+  if (!s || !out) return lens_error(LENS_ERR_INVALID_ARGUMENT, "session or out is NULL");
+  memset(out, 0, sizeof *out);
+  const lens_graph *g = s->graph;
+  bool *counted = calloc((size_t)g->n_tensors + 1, sizeof *counted);
+  if (!counted) return lens_error_oom();
+  for (int e = 0; e < s->n_exec; e++) {
+    const exec_node *x = &s->exec[e];
+    out->flops += x->flops;
+    out->iops += x->iops;
+    for (int k = 0; k < x->node->n_inputs; k++) {
+      int t = x->node->inputs[k];
+      if (t < 0 || counted[t] || !s->tensors[t].is_const) continue;
+      counted[t] = true;
+      int64_t count;
+      if (s->tensors[t].rank >= 0 &&
+          lens_dims_product(s->tensors[t].dims, s->tensors[t].rank, &count))
+        out->parameters += count;
+      out->weight_bytes += s->tensors[t].nbytes;
+    }
+  }
+  for (int t = 0; t < g->n_tensors; t++)
+    if (!s->tensors[t].is_const && s->tensors[t].rank >= 0 &&
+        (g->tensors[t].kind == LENS_TENSOR_INPUT || g->tensors[t].producer >= 0))
+      out->max_activation_bytes += align_up(s->tensors[t].nbytes);
+  free(counted);
+  out->min_activation_bytes = s->dynamic ? out->max_activation_bytes : s->arena_bytes;
+  out->n_nodes = (size_t)s->n_exec;
+  out->n_folded = (size_t)s->n_folded;
+  return NULL;
+}
+
+lens_status *lens_model_analyze(const lens_model *model, const lens_session_options *options,
+                                lens_model_analysis *out) {
+  lens_session_options o;
+  if (options) o = *options;
+  else lens_session_options_init(&o);
+  o.reference_only = true; /* analysis needs shapes and the plan, not packed weights */
+  o.threads = 1;
+  lens_session *s = NULL;
+  LENS_TRY(lens_session_create(model, &o, &s));
+  lens_status *st = lens_session_analyze(s, out);
+  lens_session_free(s);
+  return st;
+}
+
 /* ---- public API -------------------------------------------------------------------------- */
 
 static void fill_descs(lens_session *s) {
@@ -447,6 +587,7 @@ lens_status *lens_session_create(const lens_model *model, const lens_session_opt
   if (!st) st = infer_and_fold(s, o);
   if (!st) st = lens_threadpool_create(o->threads, &s->pool);
   if (!st && !s->dynamic) st = plan_memory(s);
+  if (!st) st = describe_nodes(s);
   if (st) {
     lens_session_free(s);
     return st;
@@ -467,6 +608,10 @@ static void free_chunks(dyn_chunk *c) {
 
 void lens_session_free(lens_session *s) {
   if (!s) return;
+  for (int e = 0; s->exec && e < s->n_exec; e++) {
+    free(s->exec[e].in_desc);
+    free(s->exec[e].out_desc);
+  }
   for (int e = 0; s->exec && e < s->n_exec; e++)
     if (s->exec[e].kernel_state) {
       if (s->exec[e].kernel->release) s->exec[e].kernel->release(s->exec[e].kernel_state);
@@ -506,8 +651,15 @@ lens_status *lens_session_node_profile(const lens_session *s, size_t i, lens_nod
   out->kernel = e->kernel ? e->kernel->name : "reference";
   out->precision = e->kernel ? e->kernel->precision : "fp32";
   out->flops = e->flops;
+  out->iops = e->iops;
+  out->parameters = e->parameters;
   out->runs = e->runs;
   out->total_ns = e->total_ns;
+  out->n_inputs = (size_t)e->node->n_inputs;
+  out->inputs = e->in_desc;
+  out->n_outputs = (size_t)e->node->n_outputs;
+  out->outputs = e->out_desc;
+  out->fused_into = e->fused_into;
   return NULL;
 }
 

@@ -175,11 +175,18 @@ lens_status *lens_session_run(lens_session *session, const lens_tensor *inputs,
 typedef struct lens_node_profile {
   const char *node_name;
   const char *op_type;
-  const char *kernel;    /* e.g. "conv2d_im2col_gemm", "reference" */
+  const char *kernel;    /* e.g. "conv2d_im2col_sgemm", "reference" */
   const char *precision; /* "fp32", ... */
   double flops;          /* floating-point operations per run for the bound shapes */
+  double iops;           /* integer operations per run (nodes computing on integer tensors) */
+  int64_t parameters;    /* elements of the node's constant inputs (weights, biases) */
   uint64_t runs;
   uint64_t total_ns;     /* summed over runs (profile option only) */
+  size_t n_inputs;       /* inputs and outputs with their bound shapes (name NULL: omitted) */
+  const lens_tensor_desc *inputs;
+  size_t n_outputs;
+  const lens_tensor_desc *outputs;
+  const char *fused_into; /* a following activation this node could absorb, or NULL */
 } lens_node_profile;
 
 /* Nodes the session executes (after folding), in execution order. */
@@ -188,6 +195,23 @@ lens_status *lens_session_node_profile(const lens_session *session, size_t index
                                        lens_node_profile *out);
 /* Bytes of the planned activation arena. */
 size_t lens_session_arena_bytes(const lens_session *session);
+
+/* Theoretical analysis of a model for the shapes bound in a session. */
+typedef struct lens_model_analysis {
+  double flops;                 /* floating-point operations per run */
+  double iops;                  /* integer operations per run */
+  int64_t parameters;           /* elements of the constants the executed nodes read */
+  size_t weight_bytes;          /* their bytes */
+  size_t min_activation_bytes;  /* the planned arena (tensors share memory by liveness) */
+  size_t max_activation_bytes;  /* every activation tensor alive at once */
+  size_t n_nodes;               /* nodes executed per run */
+  size_t n_folded;              /* nodes folded away at session creation */
+} lens_model_analysis;
+
+lens_status *lens_session_analyze(const lens_session *session, lens_model_analysis *out);
+/* Creates a session with options (for the shape bindings), analyses it and frees it. */
+lens_status *lens_model_analyze(const lens_model *model, const lens_session_options *options,
+                                lens_model_analysis *out);
 
 /* ---- Tensor files (ONNX TensorProto .pb, as in ONNX's test data) ------------------------ */
 
