@@ -18,9 +18,10 @@ lens_status *lens_error_oom(void) { return &oom_status; }
 lens_status *lens_error_v(lens_status_code code, const char *fmt, va_list ap) {
   lens_status *st = malloc(sizeof *st);
   if (!st) return &oom_status;
+  char small[256];
   va_list copy;
   va_copy(copy, ap);
-  int n = vsnprintf(NULL, 0, fmt, copy);
+  int n = vsnprintf(small, sizeof small, fmt, copy);
   va_end(copy);
   if (n < 0) n = 0;
   st->message = malloc((size_t)n + 1);
@@ -28,7 +29,10 @@ lens_status *lens_error_v(lens_status_code code, const char *fmt, va_list ap) {
     free(st);
     return &oom_status;
   }
-  vsnprintf(st->message, (size_t)n + 1, fmt, ap);
+  if ((size_t)n < sizeof small)
+    memcpy(st->message, small, (size_t)n + 1);
+  else
+    vsnprintf(st->message, (size_t)n + 1, fmt, ap);
   st->code = code;
   st->is_static = false;
   return st;
