@@ -180,6 +180,15 @@ done:
   return st;
 }
 
+static lens_status *arity_error(const lens_node *node, const char *what, int have, int min,
+                                int max) {
+  if (min == max)
+    return lens_node_error(node, LENS_ERR_INVALID_MODEL, "has %d %s%s, expects %d", have, what,
+                           have == 1 ? "" : "s", min);
+  return lens_node_error(node, LENS_ERR_INVALID_MODEL, "has %d %s%s, expects %d to %d", have,
+                         what, have == 1 ? "" : "s", min, max);
+}
+
 lens_status *lens_graph_finalize(lens_graph *g) {
   /* single assignment: each tensor produced at most once, never an input or initializer */
   for (int i = 0; i < g->n_nodes; i++) {
@@ -241,13 +250,9 @@ lens_status *lens_graph_finalize(lens_graph *g) {
     while (n_in > 0 && node->inputs[n_in - 1] < 0) n_in--;
     while (n_out > 0 && node->outputs[n_out - 1] < 0) n_out--;
     if (n_in < def->min_inputs || n_in > def->max_inputs)
-      return lens_node_error(node, LENS_ERR_INVALID_MODEL,
-                             "has %d inputs, expects %d to %d", n_in, def->min_inputs,
-                             def->max_inputs);
+      return arity_error(node, "input", n_in, def->min_inputs, def->max_inputs);
     if (n_out < def->min_outputs || n_out > def->max_outputs)
-      return lens_node_error(node, LENS_ERR_INVALID_MODEL,
-                             "has %d outputs, expects %d to %d", n_out, def->min_outputs,
-                             def->max_outputs);
+      return arity_error(node, "output", n_out, def->min_outputs, def->max_outputs);
     node->n_inputs = n_in;
     node->n_outputs = n_out;
     for (int k = 0; k < def->min_inputs; k++)

@@ -186,12 +186,15 @@ static lens_status *parse_u64(const char *s, const char *key, const char *what, 
   *out = v;
   return NULL;
 bad:
-  return lens_error(LENS_ERR_INVALID_MODEL, "%s: external data %s '%s' is not a number", what,
-                    key, s);
+  return lens_error(LENS_ERR_INVALID_MODEL,
+                    "%s: external data %s '%s' is not a non-negative integer", what, key, s);
 }
 
-static lens_status *read_external(const Onnx__TensorProto *tp, const char *base_dir,
-                                  const char *what, void *dst, size_t nbytes) {
+/* Opens a tensor's external data and checks that nbytes at its offset lie inside the file,
+ * before anything is allocated for it. */
+static lens_status *open_external_data(const Onnx__TensorProto *tp, const char *base_dir,
+                                       const char *what, size_t nbytes, int *out_fd,
+                                       uint64_t *out_offset, const char **out_location) {
   const char *location = NULL;
   uint64_t offset = 0, length = 0;
   bool has_length = false;
@@ -215,27 +218,32 @@ static lens_status *read_external(const Onnx__TensorProto *tp, const char *base_
   int fd;
   off_t file_size;
   LENS_TRY(open_external(base_dir, location, what, &fd, &file_size));
-  lens_status *st = NULL;
   if (offset > (uint64_t)file_size || nbytes > (uint64_t)file_size - offset) {
-    st = lens_error(LENS_ERR_INVALID_MODEL,
-                    "%s: external data '%s' at offset %llu with %zu bytes runs past the end of "
-                    "the %lld-byte file",
-                    what, location, (unsigned long long)offset, nbytes, (long long)file_size);
-  } else {
-    size_t done = 0;
-    while (done < nbytes) {
-      ssize_t n = pread(fd, (char *)dst + done, nbytes - done, (off_t)(offset + done));
-      if (n <= 0) {
-        st = lens_error(LENS_ERR_IO, "%s: reading external data '%s' at byte offset %llu: %s",
+    close(fd);
+    return lens_error(LENS_ERR_INVALID_MODEL,
+                      "%s: external data '%s' at offset %llu with %zu bytes runs past the end "
+                      "of the %lld-byte file",
+                      what, location, (unsigned long long)offset, nbytes, (long long)file_size);
+  }
+  *out_fd = fd;
+  *out_offset = offset;
+  *out_location = location;
+  return NULL;
+}
+
+static lens_status *read_external_data(int fd, uint64_t offset, const char *location,
+                                       const char *what, void *dst, size_t nbytes) {
+  size_t done = 0;
+  while (done < nbytes) {
+    ssize_t n = pread(fd, (char *)dst + done, nbytes - done, (off_t)(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      return lens_error(LENS_ERR_IO, "%s: reading external data '%s' at byte offset %llu: %s",
                         what, location, (unsigned long long)(offset + done),
                         n < 0 ? strerror(errno) : "unexpected end of file");
-        break;
-      }
-      done += (size_t)n;
-    }
+    done += (size_t)n;
   }
-  close(fd);
-  return st;
+  return NULL;
 }
 
 lens_status *lens_onnx_tensor_from_proto(const Onnx__TensorProto *tp, const char *base_dir,
@@ -243,9 +251,13 @@ lens_status *lens_onnx_tensor_from_proto(const Onnx__TensorProto *tp, const char
   memset(out, 0, sizeof *out);
   if (tp->segment)
     return lens_error(LENS_ERR_UNSUPPORTED, "%s: segmented tensors are not supported", what);
-  if (!dtype_supported(tp->data_type))
-    return lens_error(LENS_ERR_UNSUPPORTED, "%s: data type %s (%d) is not supported", what,
-                      onnx_dtype_name(tp->data_type), (int)tp->data_type);
+  if (!dtype_supported(tp->data_type)) {
+    /* a type ONNX defines but Lens lacks is unsupported; anything else is malformed */
+    bool known = tp->data_type >= 1 && tp->data_type <= 16;
+    return lens_error(known ? LENS_ERR_UNSUPPORTED : LENS_ERR_INVALID_MODEL,
+                      "%s: data type %s (%d) is %s", what, onnx_dtype_name(tp->data_type),
+                      (int)tp->data_type, known ? "not supported" : "not a valid tensor type");
+  }
   if (tp->n_dims > LENS_MAX_RANK)
     return lens_error(LENS_ERR_UNSUPPORTED, "%s: rank %zu exceeds the maximum of %d", what,
                       tp->n_dims, LENS_MAX_RANK);
@@ -262,47 +274,61 @@ lens_status *lens_onnx_tensor_from_proto(const Onnx__TensorProto *tp, const char
   if (!lens_dims_product(t.dims, t.rank, &count) || count > LENS_MAX_TENSOR_BYTES / (int64_t)es)
     return lens_error(LENS_ERR_INVALID_MODEL, "%s: shape %s is too large", what,
                       lens_format_dims(dbuf, sizeof dbuf, t.dims, t.rank));
-  size_t nbytes = (size_t)count * es;
+  size_t n = (size_t)count, nbytes = n * es;
   t.nbytes = nbytes;
-  /* one spare byte keeps malloc(0) from returning NULL for empty tensors */
-  t.data = malloc(nbytes ? nbytes : 1);
-  if (!t.data) return lens_error_oom();
-  lens_status *st = NULL;
-  size_t n = (size_t)count;
-  if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
-    st = read_external(tp, base_dir, what, t.data, nbytes);
+
+  /* Every size is checked against the data actually present before anything is allocated,
+   * so a small file cannot make the loader reserve memory for a huge declared shape. */
+  bool external =
+      tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+  int fd = -1;
+  uint64_t ext_offset = 0;
+  const char *ext_location = NULL;
+  size_t have = 0;
+  const char *field = NULL;
+  if (external) {
+    LENS_TRY(open_external_data(tp, base_dir, what, nbytes, &fd, &ext_offset, &ext_location));
   } else if (tp->has_raw_data) {
     if (tp->raw_data.len != nbytes)
-      st = lens_error(LENS_ERR_INVALID_MODEL,
-                      "%s: raw_data has %zu bytes but shape %s of %s needs %zu", what,
-                      tp->raw_data.len, lens_format_dims(dbuf, sizeof dbuf, t.dims, t.rank),
-                      lens_dtype_name(t.dtype), nbytes);
-    else if (nbytes)
-      memcpy(t.data, tp->raw_data.data, nbytes);
+      return lens_error(LENS_ERR_INVALID_MODEL,
+                        "%s: raw_data has %zu bytes but shape %s of %s needs %zu", what,
+                        tp->raw_data.len, lens_format_dims(dbuf, sizeof dbuf, t.dims, t.rank),
+                        lens_dtype_name(t.dtype), nbytes);
   } else {
-    size_t have;
-    const char *field;
     switch (t.dtype) {
     case LENS_DTYPE_FLOAT32: have = tp->n_float_data; field = "float_data"; break;
     case LENS_DTYPE_INT64: have = tp->n_int64_data; field = "int64_data"; break;
     default: have = tp->n_int32_data; field = "int32_data"; break;
     }
-    if (have != n) {
-      st = lens_error(LENS_ERR_INVALID_MODEL, "%s: %s has %zu values but shape %s needs %zu",
-                      what, field, have, lens_format_dims(dbuf, sizeof dbuf, t.dims, t.rank), n);
-    } else {
-      for (size_t i = 0; i < n; i++) {
-        switch (t.dtype) {
-        case LENS_DTYPE_FLOAT32: ((float *)t.data)[i] = tp->float_data[i]; break;
-        case LENS_DTYPE_INT64: ((int64_t *)t.data)[i] = tp->int64_data[i]; break;
-        case LENS_DTYPE_INT32: ((int32_t *)t.data)[i] = tp->int32_data[i]; break;
-        case LENS_DTYPE_INT8: ((int8_t *)t.data)[i] = (int8_t)tp->int32_data[i]; break;
-        case LENS_DTYPE_UINT8: ((uint8_t *)t.data)[i] = (uint8_t)tp->int32_data[i]; break;
-        case LENS_DTYPE_BOOL: ((uint8_t *)t.data)[i] = tp->int32_data[i] != 0; break;
-        /* float16 travels as its bit pattern in int32_data */
-        case LENS_DTYPE_FLOAT16: ((uint16_t *)t.data)[i] = (uint16_t)tp->int32_data[i]; break;
-        default: break;
-        }
+    if (have != n)
+      return lens_error(LENS_ERR_INVALID_MODEL, "%s: %s has %zu values but shape %s needs %zu",
+                        what, field, have, lens_format_dims(dbuf, sizeof dbuf, t.dims, t.rank),
+                        n);
+  }
+  /* one spare byte keeps malloc(0) from returning NULL for empty tensors */
+  t.data = malloc(nbytes ? nbytes : 1);
+  if (!t.data) {
+    if (fd >= 0) close(fd);
+    return lens_error(LENS_ERR_OUT_OF_MEMORY, "%s: out of memory for %zu bytes", what, nbytes);
+  }
+  lens_status *st = NULL;
+  if (external) {
+    st = read_external_data(fd, ext_offset, ext_location, what, t.data, nbytes);
+    close(fd);
+  } else if (tp->has_raw_data) {
+    if (nbytes) memcpy(t.data, tp->raw_data.data, nbytes);
+  } else {
+    for (size_t i = 0; i < n; i++) {
+      switch (t.dtype) {
+      case LENS_DTYPE_FLOAT32: ((float *)t.data)[i] = tp->float_data[i]; break;
+      case LENS_DTYPE_INT64: ((int64_t *)t.data)[i] = tp->int64_data[i]; break;
+      case LENS_DTYPE_INT32: ((int32_t *)t.data)[i] = tp->int32_data[i]; break;
+      case LENS_DTYPE_INT8: ((int8_t *)t.data)[i] = (int8_t)tp->int32_data[i]; break;
+      case LENS_DTYPE_UINT8: ((uint8_t *)t.data)[i] = (uint8_t)tp->int32_data[i]; break;
+      case LENS_DTYPE_BOOL: ((uint8_t *)t.data)[i] = tp->int32_data[i] != 0; break;
+      /* float16 travels as its bit pattern in int32_data */
+      case LENS_DTYPE_FLOAT16: ((uint16_t *)t.data)[i] = (uint16_t)tp->int32_data[i]; break;
+      default: break;
       }
     }
   }
