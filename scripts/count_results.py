@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Sums the results of a meson test run. Each test program ends its output with a line
-'N passed, N failed[, N skipped]'; that line is what counts. A program without one counts
-as a single passed, failed or skipped test by its exit status. Exits 1 if anything failed."""
+"""Sums the results of a meson test run. Each test program reports lines
+'N passed, N failed[, N skipped]' (a wrapper script running two programs prints two); their
+sum is what counts. A program without one counts as a single passed, failed or skipped test
+by its exit status. Exits 1 if anything failed."""
 import json
 import re
 import sys
@@ -19,7 +20,8 @@ def main(path):
             for out_line in (test.get("stdout") or "").splitlines():
                 m = SUMMARY.match(out_line.strip())
                 if m:
-                    counts = [int(g or 0) for g in m.groups()]
+                    found = [int(g or 0) for g in m.groups()]
+                    counts = [a + b for a, b in zip(counts, found)] if counts else found
             if counts:
                 p, f, s = counts
                 if result not in ("OK", "SKIP", "EXPECTEDFAIL") and f == 0:
