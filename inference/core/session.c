@@ -100,6 +100,15 @@ static void value_of(const lens_session *s, int t, lens_value *v) {
   v->data = st->data;
 }
 
+/* Fills in[] for a node: its inputs, then "omitted" values up to the operator's maximum
+ * arity, so kernels may look at any optional input slot without reading garbage. */
+static void inputs_of(const lens_session *s, const lens_node *node, lens_value *in) {
+  int k = 0;
+  for (; k < node->n_inputs; k++) value_of(s, node->inputs[k], &in[k]);
+  int max = node->def->max_inputs < 64 ? node->def->max_inputs : 64;
+  for (; k < max; k++) value_of(s, -1, &in[k]);
+}
+
 static lens_status *tensor_bytes(const lens_node *node, const lens_value *v, size_t *out) {
   LENS_TRY(lens_check_output_shape(node, v));
   int64_t n;
@@ -246,8 +255,8 @@ static lens_status *infer_and_fold(lens_session *s, const lens_session_options *
       break;
     }
     bool known = true, all_const = true;
+    inputs_of(s, node, in);
     for (int k = 0; k < node->n_inputs; k++) {
-      value_of(s, node->inputs[k], &in[k]);
       if (node->inputs[k] < 0) continue;
       if (in[k].rank < 0) known = false;
       if (!s->tensors[node->inputs[k]].is_const) all_const = false;
@@ -786,7 +795,7 @@ lens_status *lens_session_run(lens_session *s, const lens_tensor *inputs, size_t
   for (int e = 0; e < s->n_exec; e++) {
     exec_node *x = &s->exec[e];
     const lens_node *node = x->node;
-    for (int k = 0; k < node->n_inputs; k++) value_of(s, node->inputs[k], &in[k]);
+    inputs_of(s, node, in);
     for (int k = 0; k < node->n_outputs; k++) value_of(s, node->outputs[k], &out[k]);
     if (s->dynamic) LENS_TRY(run_dynamic_node(s, x, in, out));
     lens_exec_ctx ctx = {s->pool, s->scratch, s->scratch_bytes, x->kernel_state};

@@ -1,0 +1,351 @@
+/* Single-precision GEMM: GotoBLAS/BLIS blocking (N by NC, K by KC, M by MB), A and B packed
+ * into panels of LENS_SGEMM_MR rows and NR columns, and a micro-kernel that keeps an
+ * MR x NR tile of C in registers. The micro-kernel is written once with GCC vector
+ * extensions and instantiated per ISA through target attributes. */
+
+/* The library is compiled as ISO C11, where GCC does not fuse a * b + c into an FMA; the
+ * micro-kernels depend on that fusion. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=fast")
+#endif
+
+#include "cpu/gemm.h"
+
+#include <string.h>
+
+#define MR LENS_SGEMM_MR
+#define NR_MAX 32
+#define KC 256      /* depth of one packed block: an MR x KC A panel stays in L1 */
+#define NC 3072     /* columns of one packed B block (a multiple of every NR) */
+#define MB 1536     /* rows of one packed A block (a multiple of MR) */
+#define TASK_ROWS 96 /* rows of C per parallel task (a multiple of MR) */
+
+/* Below this many multiply-adds a call runs on the calling thread only. */
+#define SERIAL_MACS (96.0 * 96.0 * 96.0)
+
+typedef void (*ukr_fn)(int64_t kc, const float *pa, const float *pb, float *c, int64_t ldc,
+                       int mr, int nr, float alpha, float beta);
+
+/* C[0:mr, 0:nr] = alpha * acc + beta * C (C not read when beta == 0), acc being the MR x NR
+ * product of the packed panels pa (kc x MR) and pb (kc x NR). */
+#define LENS_DEFINE_UKR(NAME, ATTR, VL, NV)                                                   \
+  typedef float NAME##_vec __attribute__((vector_size(VL * sizeof(float))));                  \
+  ATTR static void NAME(int64_t kc, const float *restrict pa, const float *restrict pb,       \
+                        float *restrict c, int64_t ldc, int mr, int nr, float alpha,          \
+                        float beta) {                                                         \
+    enum { NR = VL * NV };                                                                    \
+    NAME##_vec acc[MR][NV];                                                                   \
+    for (int i = 0; i < MR; i++)                                                              \
+      for (int v = 0; v < NV; v++) acc[i][v] = (NAME##_vec){0};                               \
+    for (int64_t p = 0; p < kc; p++) {                                                        \
+      NAME##_vec bv[NV];                                                                      \
+      for (int v = 0; v < NV; v++) memcpy(&bv[v], pb + v * VL, sizeof bv[v]);                \
+      for (int i = 0; i < MR; i++) {                                                          \
+        float av = pa[i];                                                                     \
+        for (int v = 0; v < NV; v++) acc[i][v] += av * bv[v];                                 \
+      }                                                                                       \
+      pa += MR;                                                                               \
+      pb += NR;                                                                               \
+    }                                                                                         \
+    if (mr == MR && nr == NR) {                                                               \
+      for (int i = 0; i < MR; i++)                                                            \
+        for (int v = 0; v < NV; v++) {                                                        \
+          float *cp = c + i * ldc + v * VL;                                                   \
+          NAME##_vec r = alpha * acc[i][v];                                                   \
+          if (beta != 0.0f) {                                                                 \
+            NAME##_vec old;                                                                   \
+            memcpy(&old, cp, sizeof old);                                                     \
+            r += beta * old;                                                                  \
+          }                                                                                   \
+          memcpy(cp, &r, sizeof r);                                                           \
+        }                                                                                     \
+      return;                                                                                 \
+    }                                                                                         \
+    float tile[MR * NR];                                                                      \
+    for (int i = 0; i < MR; i++)                                                              \
+      for (int v = 0; v < NV; v++)                                                            \
+        memcpy(tile + i * NR + v * VL, &acc[i][v], sizeof acc[i][v]);                         \
+    for (int i = 0; i < mr; i++)                                                              \
+      for (int j = 0; j < nr; j++) {                                                          \
+        float r = alpha * tile[i * NR + j];                                                   \
+        if (beta != 0.0f) r += beta * c[i * ldc + j];                                         \
+        c[i * ldc + j] = r;                                                                   \
+      }                                                                                       \
+  }
+
+#if defined(__x86_64__) || defined(__i386__)
+#define LENS_GEMM_X86 1
+LENS_DEFINE_UKR(ukr_avx512, __attribute__((target("avx512f"))), 16, 2)
+LENS_DEFINE_UKR(ukr_avx2, __attribute__((target("avx2,fma"))), 8, 2)
+#endif
+LENS_DEFINE_UKR(ukr_baseline, , 4, 2)
+
+typedef struct isa_impl {
+  int nr;
+  ukr_fn ukr;
+} isa_impl;
+
+static const isa_impl impl_baseline = {8, ukr_baseline};
+#ifdef LENS_GEMM_X86
+static const isa_impl impl_avx2 = {16, ukr_avx2};
+static const isa_impl impl_avx512 = {32, ukr_avx512};
+#endif
+
+/* ---- ISA selection ---------------------------------------------------------------------- */
+
+static int detected_isa = -1; /* accessed atomically: computed once, on first use */
+static int forced_isa = -1;
+
+static int detect_isa(void) {
+#ifdef LENS_GEMM_X86
+  __builtin_cpu_init();
+  /* libgcc's checks include the OS's support for the register state (XGETBV). */
+  if (__builtin_cpu_supports("avx512f")) return LENS_CPU_ISA_AVX512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return LENS_CPU_ISA_AVX2;
+#endif
+  return LENS_CPU_ISA_BASELINE;
+}
+
+int lens_cpu_isa(void) {
+  int isa = __atomic_load_n(&detected_isa, __ATOMIC_RELAXED);
+  if (isa < 0) {
+    isa = detect_isa();
+    __atomic_store_n(&detected_isa, isa, __ATOMIC_RELAXED);
+  }
+  int cap = __atomic_load_n(&forced_isa, __ATOMIC_RELAXED);
+  return cap >= 0 && cap < isa ? cap : isa;
+}
+
+void lens_cpu_force_isa(int level) { __atomic_store_n(&forced_isa, level, __ATOMIC_RELAXED); }
+
+const char *lens_cpu_isa_name(int level) {
+  switch (level) {
+  case LENS_CPU_ISA_AVX512: return "avx512";
+  case LENS_CPU_ISA_AVX2: return "avx2";
+  default: return "baseline";
+  }
+}
+
+static const isa_impl *current_impl(void) {
+#ifdef LENS_GEMM_X86
+  switch (lens_cpu_isa()) {
+  case LENS_CPU_ISA_AVX512: return &impl_avx512;
+  case LENS_CPU_ISA_AVX2: return &impl_avx2;
+  default: break;
+  }
+#endif
+  return &impl_baseline;
+}
+
+/* ---- packing ---------------------------------------------------------------------------- */
+
+static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* Rows [i0, i0 + MR) and depth [p0, p0 + kc) of op(A) into dst (kc x MR), zero-filling rows
+ * at or past m. */
+static void pack_a_panel(bool trans_a, const float *a, int64_t lda, int64_t m, int64_t i0,
+                         int64_t p0, int64_t kc, float *dst) {
+  int64_t rows = min64(MR, m - i0);
+  if (trans_a) {
+    for (int64_t p = 0; p < kc; p++) {
+      const float *src = a + (p0 + p) * lda + i0;
+      int64_t i = 0;
+      for (; i < rows; i++) dst[p * MR + i] = src[i];
+      for (; i < MR; i++) dst[p * MR + i] = 0.0f;
+    }
+  } else {
+    for (int64_t i = 0; i < MR; i++) {
+      if (i < rows) {
+        const float *src = a + (i0 + i) * lda + p0;
+        for (int64_t p = 0; p < kc; p++) dst[p * MR + i] = src[p];
+      } else {
+        for (int64_t p = 0; p < kc; p++) dst[p * MR + i] = 0.0f;
+      }
+    }
+  }
+}
+
+/* Columns [j0, j0 + nr_full) and depth [p0, p0 + kc) of op(B) into dst (kc x nr_full),
+ * zero-filling columns at or past n. */
+static void pack_b_panel(bool trans_b, const float *b, int64_t ldb, int64_t n, int64_t j0,
+                         int64_t p0, int64_t kc, int nr_full, float *dst) {
+  int64_t cols = min64(nr_full, n - j0);
+  if (trans_b) {
+    for (int64_t j = 0; j < nr_full; j++) {
+      if (j < cols) {
+        const float *src = b + (j0 + j) * ldb + p0;
+        for (int64_t p = 0; p < kc; p++) dst[p * nr_full + j] = src[p];
+      } else {
+        for (int64_t p = 0; p < kc; p++) dst[p * nr_full + j] = 0.0f;
+      }
+    }
+  } else {
+    for (int64_t p = 0; p < kc; p++) {
+      const float *src = b + (p0 + p) * ldb + j0;
+      float *d = dst + p * nr_full;
+      memcpy(d, src, (size_t)cols * sizeof *d);
+      for (int64_t j = cols; j < nr_full; j++) d[j] = 0.0f;
+    }
+  }
+}
+
+size_t lens_sgemm_packed_a_floats(int64_t m, int64_t k) {
+  return (size_t)(round_up(m, MR) * k);
+}
+
+/* Packed A layout: K blocks of KC in order; within a block of depth kc, the panels of MR
+ * rows, each kc x MR. Block p0 starts at round_up(m, MR) * p0. */
+void lens_sgemm_pack_a(bool trans_a, int64_t m, int64_t k, const float *a, int64_t lda,
+                       float *packed) {
+  int64_t m_r = round_up(m, MR);
+  for (int64_t p0 = 0; p0 < k; p0 += KC) {
+    int64_t kc = min64(KC, k - p0);
+    for (int64_t i0 = 0; i0 < m; i0 += MR)
+      pack_a_panel(trans_a, a, lda, m, i0, p0, kc, packed + m_r * p0 + i0 * kc);
+  }
+}
+
+size_t lens_sgemm_workspace_bytes(int64_t m, int64_t n, int64_t k) {
+  if (m <= 0 || n <= 0 || k <= 0) return 0;
+  int64_t kc = min64(KC, k);
+  int64_t a_floats = round_up(min64(m, MB), MR) * kc;
+  int64_t b_floats = round_up(min64(n, NC), NR_MAX) * kc;
+  /* Each part starts on a 64-byte boundary. */
+  return (size_t)(round_up(a_floats, 16) + b_floats) * sizeof(float);
+}
+
+/* ---- the blocked product ---------------------------------------------------------------- */
+
+typedef struct sgemm_run {
+  const isa_impl *isa;
+  int64_t m, n, k;
+  float alpha, beta;
+  bool trans_a, trans_b;
+  const float *a, *packed_a, *b;
+  int64_t lda, ldb, ldc;
+  float *c;
+  float *ws_a, *ws_b;
+  /* The current block: columns [jc, jc + nc), depth [pc, pc + kc), rows [ic, ic + mb). */
+  int64_t jc, nc, pc, kc, ic, mb;
+  const float *cur_a; /* packed panels of the current (pc, ic) block */
+  int64_t task_cols;  /* columns of C per task (a multiple of NR) */
+  int64_t tasks_m;
+} sgemm_run;
+
+static void pack_b_panels(void *arg, size_t begin, size_t end) {
+  const sgemm_run *r = arg;
+  int nr = r->isa->nr;
+  for (size_t q = begin; q < end; q++)
+    pack_b_panel(r->trans_b, r->b, r->ldb, r->n, r->jc + (int64_t)q * nr, r->pc, r->kc, nr,
+                 r->ws_b + (int64_t)q * nr * r->kc);
+}
+
+static void pack_a_panels(void *arg, size_t begin, size_t end) {
+  const sgemm_run *r = arg;
+  for (size_t q = begin; q < end; q++)
+    pack_a_panel(r->trans_a, r->a, r->lda, r->m, r->ic + (int64_t)q * MR, r->pc, r->kc,
+                 r->ws_a + (int64_t)q * MR * r->kc);
+}
+
+static void compute_tasks(void *arg, size_t begin, size_t end) {
+  const sgemm_run *r = arg;
+  int nr = r->isa->nr;
+  ukr_fn ukr = r->isa->ukr;
+  /* The first K block applies beta; later ones accumulate. */
+  float beta = r->pc == 0 ? r->beta : 1.0f;
+  for (size_t t = begin; t < end; t++) {
+    int64_t tm = (int64_t)t % r->tasks_m, tn = (int64_t)t / r->tasks_m;
+    int64_t i_begin = tm * TASK_ROWS, i_end = min64(i_begin + TASK_ROWS, r->mb);
+    int64_t j_begin = tn * r->task_cols, j_end = min64(j_begin + r->task_cols, r->nc);
+    for (int64_t j = j_begin; j < j_end; j += nr) {
+      const float *pb = r->ws_b + j * r->kc;
+      int cols = (int)min64(nr, r->nc - j);
+      for (int64_t i = i_begin; i < i_end; i += MR) {
+        const float *pa = r->cur_a + i * r->kc;
+        int rows = (int)min64(MR, r->mb - i);
+        float *c = r->c + (r->ic + i) * r->ldc + r->jc + j;
+        ukr(r->kc, pa, pb, c, r->ldc, rows, cols, r->alpha, beta);
+      }
+    }
+  }
+}
+
+static void run_parallel(lens_exec_ctx *ctx, bool serial, size_t n,
+                         void (*fn)(void *arg, size_t begin, size_t end), void *arg) {
+  if (serial) fn(arg, 0, n);
+  else lens_parallel_for(ctx, n, fn, arg);
+}
+
+/* C = beta * C, for k == 0. */
+static void scale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc) {
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+}
+
+static void sgemm_blocked(lens_exec_ctx *ctx, sgemm_run *r, void *workspace) {
+  if (r->m <= 0 || r->n <= 0) return;
+  if (r->k <= 0) {
+    scale_c(r->m, r->n, r->beta, r->c, r->ldc);
+    return;
+  }
+  int threads = ctx ? lens_exec_threads(ctx) : 1;
+  bool serial = threads <= 1 || (double)r->m * (double)r->n * (double)r->k < SERIAL_MACS;
+  int nr = r->isa->nr;
+  int64_t kc_max = min64(KC, r->k);
+  r->ws_a = workspace;
+  r->ws_b = r->ws_a + round_up(round_up(min64(r->m, MB), MR) * kc_max, 16);
+  for (r->jc = 0; r->jc < r->n; r->jc += NC) {
+    r->nc = min64(NC, r->n - r->jc);
+    int64_t panels_n = (r->nc + nr - 1) / nr;
+    for (r->pc = 0; r->pc < r->k; r->pc += KC) {
+      r->kc = min64(KC, r->k - r->pc);
+      run_parallel(ctx, serial, (size_t)panels_n, pack_b_panels, r);
+      for (r->ic = 0; r->ic < r->m; r->ic += MB) {
+        r->mb = min64(MB, r->m - r->ic);
+        int64_t panels_m = (r->mb + MR - 1) / MR;
+        if (r->packed_a) {
+          r->cur_a = r->packed_a + round_up(r->m, MR) * r->pc + r->ic * r->kc;
+        } else {
+          run_parallel(ctx, serial, (size_t)panels_m, pack_a_panels, r);
+          r->cur_a = r->ws_a;
+        }
+        /* Tasks: TASK_ROWS x task_cols tiles of C, enough of them to keep every thread
+         * busy (about four per thread) but no wider than 256 columns. */
+        r->tasks_m = (r->mb + TASK_ROWS - 1) / TASK_ROWS;
+        int64_t group = 256 / nr;
+        int64_t want = (int64_t)threads * 4;
+        while (group > 1 && r->tasks_m * ((panels_n + group - 1) / group) < want) group /= 2;
+        r->task_cols = group * nr;
+        int64_t tasks_n = (panels_n + group - 1) / group;
+        run_parallel(ctx, serial, (size_t)(r->tasks_m * tasks_n), compute_tasks, r);
+      }
+    }
+  }
+}
+
+void lens_sgemm(lens_exec_ctx *ctx, bool trans_a, bool trans_b, int64_t m, int64_t n,
+                int64_t k, float alpha, const float *a, int64_t lda, const float *b,
+                int64_t ldb, float beta, float *c, int64_t ldc, void *workspace) {
+  sgemm_run r = {
+      .isa = current_impl(),
+      .m = m, .n = n, .k = k,
+      .alpha = alpha, .beta = beta,
+      .trans_a = trans_a, .trans_b = trans_b,
+      .a = a, .b = b, .lda = lda, .ldb = ldb, .ldc = ldc, .c = c,
+  };
+  sgemm_blocked(ctx, &r, workspace);
+}
+
+void lens_sgemm_prepacked(lens_exec_ctx *ctx, bool trans_b, int64_t m, int64_t n, int64_t k,
+                          float alpha, const float *packed_a, const float *b, int64_t ldb,
+                          float beta, float *c, int64_t ldc, void *workspace) {
+  sgemm_run r = {
+      .isa = current_impl(),
+      .m = m, .n = n, .k = k,
+      .alpha = alpha, .beta = beta,
+      .trans_b = trans_b,
+      .packed_a = packed_a, .b = b, .ldb = ldb, .ldc = ldc, .c = c,
+  };
+  sgemm_blocked(ctx, &r, workspace);
+}

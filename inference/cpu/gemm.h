@@ -1,0 +1,48 @@
+/* Single-precision GEMM for the CPU kernels: cache-blocked, packed, with a register-tiled
+ * micro-kernel compiled for AVX-512, AVX2+FMA and a portable baseline, chosen at run time
+ * from the CPU's features (the library itself is built without -march flags). */
+#ifndef LENS_CPU_GEMM_H
+#define LENS_CPU_GEMM_H
+
+#include "ops/op.h"
+
+/* Instruction-set levels, in increasing order. */
+enum {
+  LENS_CPU_ISA_BASELINE = 0, /* portable C (SSE2 on x86-64) */
+  LENS_CPU_ISA_AVX2 = 1,     /* AVX2 + FMA */
+  LENS_CPU_ISA_AVX512 = 2,   /* AVX-512F */
+};
+
+/* The level lens_sgemm uses: the best the CPU (and OS) supports, capped by
+ * lens_cpu_force_isa. */
+int lens_cpu_isa(void);
+const char *lens_cpu_isa_name(int level);
+/* For tests and benchmarks: caps the level (a negative value restores the automatic
+ * choice). Process-wide; call it only while no session is running. */
+void lens_cpu_force_isa(int level);
+
+/* Rows of A per packed panel, the same at every ISA level, so that A packed by
+ * lens_sgemm_pack_a stays valid whichever level later runs. */
+#define LENS_SGEMM_MR 6
+
+/* Bytes of workspace lens_sgemm and lens_sgemm_prepacked need for these sizes; the
+ * workspace must be 64-byte aligned. Bounded by the cache blocking (a few MiB at most). */
+size_t lens_sgemm_workspace_bytes(int64_t m, int64_t n, int64_t k);
+
+/* C = alpha * op(A) * op(B) + beta * C, all row-major: op(A) is m x k, stored as A (m x k,
+ * leading dimension lda) or, when trans_a, as A^T (k x m); likewise op(B) is k x n. With
+ * beta == 0, C is only written (never read). Runs on ctx's threads. */
+void lens_sgemm(lens_exec_ctx *ctx, bool trans_a, bool trans_b, int64_t m, int64_t n,
+                int64_t k, float alpha, const float *a, int64_t lda, const float *b,
+                int64_t ldb, float beta, float *c, int64_t ldc, void *workspace);
+
+/* Constant A (weights), packed once: floats needed, then packing. */
+size_t lens_sgemm_packed_a_floats(int64_t m, int64_t k);
+void lens_sgemm_pack_a(bool trans_a, int64_t m, int64_t k, const float *a, int64_t lda,
+                       float *packed);
+/* lens_sgemm with A given as lens_sgemm_pack_a produced it for the same m and k. */
+void lens_sgemm_prepacked(lens_exec_ctx *ctx, bool trans_b, int64_t m, int64_t n, int64_t k,
+                          float alpha, const float *packed_a, const float *b, int64_t ldb,
+                          float beta, float *c, int64_t ldc, void *workspace);
+
+#endif

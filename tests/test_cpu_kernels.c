@@ -1,0 +1,512 @@
+/* Every fast CPU kernel against the plain definition, on awkward sizes, at every ISA level
+ * the machine has (AVX-512, AVX2, baseline): lens_sgemm itself, conv2d_im2col_sgemm,
+ * conv2d_depthwise_direct, gemm_sgemm and matmul_sgemm. */
+#include "core/threadpool.h"
+#include "cpu/gemm.h"
+#include "cpu/kernels.h"
+#include "nn_test_util.h"
+
+static const lens_kernel *find_kernel(const char *name) {
+  size_t n;
+  const lens_kernel *const *all = lens_cpu_kernels(&n);
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(all[i]->name, name) == 0) return all[i];
+  return NULL;
+}
+
+/* The ISA levels to exercise: each level up to what the CPU has. */
+static int isa_levels(int *levels) {
+  lens_cpu_force_isa(-1);
+  int best = lens_cpu_isa(), n = 0;
+  for (int l = LENS_CPU_ISA_BASELINE; l <= best; l++) levels[n++] = l;
+  return n;
+}
+
+/* ---- lens_sgemm ------------------------------------------------------------------------- */
+
+typedef struct gemm_case {
+  int64_t m, n, k;
+  bool ta, tb;
+  float alpha, beta;
+  int64_t pad; /* extra elements per row of A, B and C (leading dimension > width) */
+} gemm_case;
+
+/* Runs one case through lens_sgemm (or the prepacked form) and compares with a double
+ * product; the bound scales with sum |a| |b| per output. */
+static bool check_sgemm_case(const gemm_case *c, lens_exec_ctx *ctx, bool prepacked) {
+  int64_t a_rows = c->ta ? c->k : c->m, a_cols = c->ta ? c->m : c->k;
+  int64_t b_rows = c->tb ? c->n : c->k, b_cols = c->tb ? c->k : c->n;
+  int64_t lda = a_cols + c->pad, ldb = b_cols + c->pad, ldc = c->n + c->pad;
+  float *a = malloc(sizeof(float) * (size_t)(a_rows * lda + 1));
+  float *b = malloc(sizeof(float) * (size_t)(b_rows * ldb + 1));
+  float *cm = malloc(sizeof(float) * (size_t)(c->m * ldc + 1));
+  float *c0 = malloc(sizeof(float) * (size_t)(c->m * ldc + 1));
+  size_t ws_bytes = lens_sgemm_workspace_bytes(c->m, c->n, c->k);
+  void *ws = aligned_alloc(64, (ws_bytes + 63) / 64 * 64 + 64);
+  float *packed = malloc(sizeof(float) * (lens_sgemm_packed_a_floats(c->m, c->k) + 1));
+  fill_random(a, a_rows * lda, (uint32_t)(c->m * 7 + c->k));
+  fill_random(b, b_rows * ldb, (uint32_t)(c->n * 13 + c->k));
+  fill_random(c0, c->m * ldc, 99);
+  if (c->beta == 0.0f)
+    for (int64_t i = 0; i < c->m * ldc; i++) c0[i] = NAN; /* beta 0 must not read C */
+  memcpy(cm, c0, sizeof(float) * (size_t)(c->m * ldc));
+  if (prepacked) {
+    lens_sgemm_pack_a(c->ta, c->m, c->k, a, lda, packed);
+    lens_sgemm_prepacked(ctx, c->tb, c->m, c->n, c->k, c->alpha, packed, b, ldb, c->beta, cm,
+                         ldc, ws);
+  } else {
+    lens_sgemm(ctx, c->ta, c->tb, c->m, c->n, c->k, c->alpha, a, lda, b, ldb, c->beta, cm, ldc,
+               ws);
+  }
+  bool ok = true;
+  for (int64_t i = 0; i < c->m && ok; i++) {
+    for (int64_t j = 0; j < c->n && ok; j++) {
+      double acc = 0.0, mag = 0.0;
+      for (int64_t p = 0; p < c->k; p++) {
+        double x = c->ta ? a[p * lda + i] : a[i * lda + p];
+        double y = c->tb ? b[j * ldb + p] : b[p * ldb + j];
+        acc += x * y;
+        mag += fabs(x * y);
+      }
+      double expect = c->alpha * acc;
+      if (c->beta != 0.0f) expect += (double)c->beta * c0[i * ldc + j];
+      double got = cm[i * ldc + j];
+      double tol = 1e-5 * (fabs(c->alpha) * mag + fabs(c->beta) + 1.0);
+      if (!(fabs(got - expect) <= tol)) {
+        fprintf(stderr,
+                "  sgemm %s m=%lld n=%lld k=%lld ta=%d tb=%d alpha=%g beta=%g pad=%lld isa=%s: "
+                "C[%lld,%lld] = %g, expected %g\n",
+                prepacked ? "prepacked" : "plain", (long long)c->m, (long long)c->n,
+                (long long)c->k, c->ta, c->tb, c->alpha, c->beta, (long long)c->pad,
+                lens_cpu_isa_name(lens_cpu_isa()), (long long)i, (long long)j, got, expect);
+        ok = false;
+      }
+    }
+  }
+  /* The padding columns of C are never written. */
+  for (int64_t i = 0; i < c->m && ok; i++)
+    for (int64_t j = c->n; j < ldc; j++)
+      if (memcmp(&cm[i * ldc + j], &c0[i * ldc + j], sizeof(float)) != 0) ok = false;
+  free(a);
+  free(b);
+  free(cm);
+  free(c0);
+  free(ws);
+  free(packed);
+  return ok;
+}
+
+static void test_sgemm_matches_naive_on_awkward_sizes(void) {
+  static const int64_t sizes[] = {1, 3, 7, 17, 31, 65};
+  int levels[3], n_levels = isa_levels(levels);
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    CHECK(lens_cpu_isa() == levels[li]);
+    int failures = 0;
+    for (size_t mi = 0; mi < 6; mi++)
+      for (size_t ni = 0; ni < 6; ni++)
+        for (size_t ki = 0; ki < 6; ki++) {
+          int variant = (int)(mi + ni + ki);
+          gemm_case c = {sizes[mi], sizes[ni], sizes[ki], variant % 2 == 1, variant % 4 >= 2,
+                         variant % 3 == 0 ? 1.0f : -0.75f, variant % 5 == 0 ? 0.0f : 0.5f,
+                         variant % 3};
+          if (!check_sgemm_case(&c, NULL, false)) failures++;
+          if (failures > 3) break;
+        }
+    CHECK_MSG(failures == 0, "%d failing sgemm cases at %s", failures,
+              lens_cpu_isa_name(levels[li]));
+  }
+  lens_cpu_force_isa(-1);
+}
+
+/* Sizes past each blocking boundary: K past KC (256), N past NC (3072), M past MB (1536). */
+static void test_sgemm_crosses_cache_blocks_all_transposes(void) {
+  static const gemm_case cases[] = {
+      {67, 45, 600, false, false, 1.0f, 0.0f, 0}, {67, 45, 600, true, true, 2.0f, 1.0f, 1},
+      {5, 3100, 9, false, true, 1.0f, 0.0f, 3},   {1601, 7, 5, true, false, 1.0f, -1.0f, 0},
+      {13, 300, 257, false, false, 0.5f, 2.0f, 2}, {64, 64, 256, true, false, 1.0f, 0.0f, 0},
+  };
+  int levels[3], n_levels = isa_levels(levels);
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      CHECK(check_sgemm_case(&cases[i], NULL, false));
+      CHECK(check_sgemm_case(&cases[i], NULL, true));
+    }
+  }
+  lens_cpu_force_isa(-1);
+}
+
+static void test_sgemm_threads_and_zero_sizes(void) {
+  lens_threadpool *pool = NULL;
+  CHECK_OK(lens_threadpool_create(3, &pool));
+  lens_exec_ctx ctx = {0};
+  ctx.pool = pool;
+  static const gemm_case cases[] = {
+      {203, 301, 97, false, false, 1.0f, 0.0f, 0},
+      {97, 1000, 300, false, true, 1.0f, 0.5f, 1},
+      {8, 4000, 33, true, false, -1.0f, 0.0f, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    CHECK(check_sgemm_case(&cases[i], &ctx, false));
+    CHECK(check_sgemm_case(&cases[i], &ctx, true));
+  }
+  lens_threadpool_free(pool);
+
+  /* k = 0 scales C by beta; m or n = 0 touches nothing. */
+  float c[4] = {1, 2, 3, 4};
+  lens_sgemm(NULL, false, false, 2, 2, 0, 1.0f, NULL, 1, NULL, 1, 0.5f, c, 2, NULL);
+  CHECK(c[0] == 0.5f && c[3] == 2.0f);
+  lens_sgemm(NULL, false, false, 2, 2, 0, 1.0f, NULL, 1, NULL, 1, 0.0f, c, 2, NULL);
+  CHECK(c[0] == 0.0f && c[3] == 0.0f);
+  c[0] = 7.0f;
+  lens_sgemm(NULL, false, false, 0, 2, 3, 1.0f, NULL, 1, NULL, 1, 0.0f, c, 2, NULL);
+  CHECK(c[0] == 7.0f);
+  CHECK(lens_sgemm_workspace_bytes(0, 5, 5) == 0);
+}
+
+static void test_cpu_force_isa_caps_and_restores(void) {
+  lens_cpu_force_isa(-1);
+  int best = lens_cpu_isa();
+  CHECK(best >= LENS_CPU_ISA_BASELINE && best <= LENS_CPU_ISA_AVX512);
+  lens_cpu_force_isa(LENS_CPU_ISA_BASELINE);
+  CHECK(lens_cpu_isa() == LENS_CPU_ISA_BASELINE);
+  lens_cpu_force_isa(LENS_CPU_ISA_AVX512);
+  CHECK(lens_cpu_isa() == best); /* a cap above the CPU's level does not raise it */
+  lens_cpu_force_isa(-1);
+  CHECK(lens_cpu_isa() == best);
+  CHECK(strcmp(lens_cpu_isa_name(LENS_CPU_ISA_AVX2), "avx2") == 0);
+}
+
+/* ---- kernels against their operators ---------------------------------------------------- */
+
+/* Runs the reference op, then the kernel (weights given at prepare when const_weights), and
+ * compares. Returns the worst relative difference (INFINITY on a failure). */
+static double kernel_vs_reference(const char *kernel_name, tnode *t, lens_value *in, int n_in,
+                                  bool const_weights, lens_exec_ctx *ctx) {
+  const lens_kernel *k = find_kernel(kernel_name);
+  CHECK(k != NULL);
+  if (!k) return INFINITY;
+  lens_value ref[1];
+  lens_status *st = trun(t, in, ref, 1, NULL);
+  if (st) {
+    fprintf(stderr, "  reference failed: %s\n", lens_status_message(st));
+    lens_status_free(st);
+    tfree_outputs(ref, 1);
+    return INFINITY;
+  }
+  lens_value fast = ref[0];
+  fast.data = malloc(tval_bytes(&ref[0]) + 64);
+  memset(fast.data, 0xff, tval_bytes(&ref[0])); /* NaN: every output must be written */
+  double worst = INFINITY;
+  lens_value prep_in[8];
+  memcpy(prep_in, in, sizeof *in * (size_t)n_in);
+  /* Non-constant inputs are unknown (data NULL) at prepare time. */
+  prep_in[0].data = NULL;
+  if (!const_weights)
+    for (int i = 1; i < n_in; i++) prep_in[i].data = NULL;
+  void *state = NULL;
+  if (!k->supports(&t->node, prep_in, &fast)) {
+    fprintf(stderr, "  %s does not support this case\n", kernel_name);
+    goto done;
+  }
+  if (k->prepare) {
+    st = k->prepare(&t->node, prep_in, &fast, &state);
+    if (st) {
+      fprintf(stderr, "  prepare failed: %s\n", lens_status_message(st));
+      lens_status_free(st);
+      goto done;
+    }
+  }
+  size_t scratch = k->scratch_bytes ? k->scratch_bytes(&t->node, prep_in, &fast) : 0;
+  lens_exec_ctx local = {0};
+  if (!ctx) ctx = &local;
+  ctx->scratch = scratch ? aligned_alloc(64, (scratch + 63) / 64 * 64) : NULL;
+  ctx->scratch_bytes = scratch;
+  ctx->kernel_state = state;
+  st = k->compute(&t->node, in, &fast, ctx);
+  free(ctx->scratch);
+  ctx->scratch = NULL;
+  ctx->scratch_bytes = 0;
+  ctx->kernel_state = NULL;
+  if (k->release) k->release(state);
+  else free(state);
+  if (st) {
+    fprintf(stderr, "  compute failed: %s\n", lens_status_message(st));
+    lens_status_free(st);
+    goto done;
+  }
+  worst = max_rel_diff(fast.data, ref[0].data, lens_value_elements(&ref[0]));
+done:
+  free(fast.data);
+  tfree_outputs(ref, 1);
+  return worst;
+}
+
+typedef struct conv_case {
+  int64_t n, c, h, w, m, kh, kw;
+  int64_t stride, dilation, group;
+  int64_t pads[4];
+  const char *auto_pad;
+  bool bias;
+} conv_case;
+
+static const conv_case conv_cases[] = {
+    {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, {1, 1, 1, 1}, NULL, true},          /* plain 3x3 pad 1 */
+    {2, 4, 5, 5, 6, 1, 1, 1, 1, 1, {0, 0, 0, 0}, NULL, true},          /* 1x1 direct */
+    {1, 17, 3, 1, 31, 1, 1, 1, 2, 1, {0, 0, 0, 0}, NULL, false},       /* 1x1, dilation moot */
+    {1, 8, 11, 13, 8, 3, 3, 2, 1, 8, {1, 1, 1, 1}, NULL, true},        /* depthwise stride 2 */
+    {1, 6, 9, 10, 4, 3, 2, 1, 2, 2, {2, 1, 0, 3}, NULL, true},         /* groups, dilation 2 */
+    {1, 3, 17, 15, 7, 5, 5, 2, 1, 1, {0, 0, 0, 0}, "SAME_UPPER", false},
+    {1, 2, 8, 8, 3, 4, 4, 3, 1, 1, {0, 0, 0, 0}, "SAME_LOWER", true},
+    {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, NULL, false},         /* all ones */
+    {1, 5, 6, 7, 65, 2, 3, 1, 1, 1, {0, 1, 1, 0}, NULL, true},         /* M past a panel */
+    {1, 16, 9, 9, 16, 3, 3, 1, 1, 4, {1, 1, 1, 1}, "NOTSET", true},    /* groups of 4 */
+    {1, 4, 12, 12, 2, 1, 1, 2, 1, 1, {0, 0, 0, 0}, "VALID", true},     /* 1x1 stride 2 */
+    {1, 3, 5, 5, 2, 3, 3, 1, 1, 1, {2, 2, 2, 2}, NULL, false},         /* pads beyond kernel */
+};
+
+static void run_conv_case_on(const char *kernel, const conv_case *cc, bool const_weights,
+                             lens_exec_ctx *ctx) {
+  int64_t cg = cc->c / cc->group;
+  int64_t xd[4] = {cc->n, cc->c, cc->h, cc->w}, wd[4] = {cc->m, cg, cc->kh, cc->kw};
+  int64_t bd[1] = {cc->m};
+  int64_t xn = cc->n * cc->c * cc->h * cc->w, wn = cc->m * cg * cc->kh * cc->kw;
+  float *x = malloc(sizeof(float) * (size_t)xn), *w = malloc(sizeof(float) * (size_t)wn);
+  float *b = malloc(sizeof(float) * (size_t)cc->m);
+  fill_random(x, xn, 1);
+  fill_random(w, wn, 2);
+  fill_random(b, cc->m, 3);
+  int64_t strides[2] = {cc->stride, cc->stride}, dil[2] = {cc->dilation, cc->dilation};
+  tnode t;
+  tnode_init(&t, "Conv", 11, cc->bias ? 3 : 2, 1);
+  tnode_ints(&t, "strides", strides, 2);
+  tnode_ints(&t, "dilations", dil, 2);
+  tnode_int(&t, "group", cc->group);
+  if (cc->auto_pad) tnode_string(&t, "auto_pad", cc->auto_pad);
+  if (!cc->auto_pad || strcmp(cc->auto_pad, "NOTSET") == 0) tnode_ints(&t, "pads", cc->pads, 4);
+  lens_value in[3] = {tval(LENS_DTYPE_FLOAT32, 4, xd, x), tval(LENS_DTYPE_FLOAT32, 4, wd, w),
+                      cc->bias ? tval(LENS_DTYPE_FLOAT32, 1, bd, b) : tnone()};
+  double diff = kernel_vs_reference(kernel, &t, in, cc->bias ? 3 : 2, const_weights, ctx);
+  CHECK_MSG(diff <= 2e-5,
+            "%s n=%lld c=%lld %lldx%lld m=%lld k=%lldx%lld s=%lld d=%lld g=%lld isa=%s "
+            "const=%d: diff %g",
+            kernel, (long long)cc->n, (long long)cc->c, (long long)cc->h, (long long)cc->w,
+            (long long)cc->m, (long long)cc->kh, (long long)cc->kw, (long long)cc->stride,
+            (long long)cc->dilation, (long long)cc->group, lens_cpu_isa_name(lens_cpu_isa()),
+            const_weights, diff);
+  tnode_free(&t);
+  free(x);
+  free(w);
+  free(b);
+}
+
+static void run_conv_case(const conv_case *cc, bool const_weights, lens_exec_ctx *ctx) {
+  run_conv_case_on("conv2d_im2col_sgemm", cc, const_weights, ctx);
+}
+
+static void test_conv2d_im2col_sgemm_matches_reference(void) {
+  int levels[3], n_levels = isa_levels(levels);
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++) {
+      run_conv_case(&conv_cases[i], true, NULL);
+      run_conv_case(&conv_cases[i], false, NULL);
+    }
+  }
+  lens_cpu_force_isa(-1);
+}
+
+static void test_conv2d_im2col_sgemm_threads_and_large_band(void) {
+  lens_threadpool *pool = NULL;
+  CHECK_OK(lens_threadpool_create(3, &pool));
+  lens_exec_ctx ctx = {0};
+  ctx.pool = pool;
+  /* 64 channels of 3x3 over 40x300: the im2col columns exceed one band (8 MiB). */
+  static const conv_case big[] = {
+      {1, 64, 40, 300, 24, 3, 3, 1, 1, 1, {1, 1, 1, 1}, NULL, true},
+      {2, 32, 33, 35, 48, 1, 1, 1, 1, 1, {0, 0, 0, 0}, NULL, true},
+      {1, 32, 20, 20, 32, 3, 3, 2, 1, 32, {1, 1, 1, 1}, NULL, true},
+  };
+  for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) run_conv_case(&big[i], true, &ctx);
+  lens_threadpool_free(pool);
+}
+
+static void test_conv2d_im2col_sgemm_declines_what_it_cannot_run(void) {
+  const lens_kernel *k = find_kernel("conv2d_im2col_sgemm");
+  CHECK(k != NULL);
+  if (!k) return;
+  float x[64] = {0}, w[64] = {0};
+  int64_t xd[5] = {1, 1, 2, 2, 2}, wd[5] = {1, 1, 1, 1, 1};
+  lens_value in[3] = {tval(LENS_DTYPE_FLOAT32, 5, xd, x), tval(LENS_DTYPE_FLOAT32, 5, wd, w),
+                      tnone()};
+  lens_value out[1] = {tval(LENS_DTYPE_FLOAT32, 5, xd, NULL)};
+  tnode t;
+  tnode_init(&t, "Conv", 11, 2, 1);
+  CHECK_OK(t.node.def->prepare(&t.node));
+  CHECK(!k->supports(&t.node, in, out)); /* 3-D */
+  in[0] = tval(LENS_DTYPE_FLOAT16, 4, xd, x);
+  in[1] = tval(LENS_DTYPE_FLOAT16, 4, wd, w);
+  CHECK(!k->supports(&t.node, in, out)); /* float16 */
+  tnode_free(&t);
+  tnode_init(&t, "MaxPool", 11, 1, 1);
+  CHECK(!k->supports(&t.node, in, out)); /* another op */
+}
+
+static const conv_case depthwise_cases[] = {
+    {1, 8, 11, 13, 8, 3, 3, 2, 1, 8, {1, 1, 1, 1}, NULL, true},
+    {2, 5, 7, 6, 5, 3, 3, 1, 1, 5, {1, 1, 1, 1}, NULL, false},
+    {1, 4, 9, 17, 8, 3, 3, 1, 2, 4, {2, 0, 1, 3}, NULL, true},       /* multiplier 2, dilated */
+    {1, 3, 31, 33, 3, 5, 5, 2, 1, 3, {0, 0, 0, 0}, "SAME_UPPER", true},
+    {1, 3, 4, 4, 3, 5, 5, 1, 1, 3, {2, 2, 2, 2}, NULL, true},         /* kernel wider than X */
+    {1, 2, 1, 65, 2, 1, 7, 3, 1, 2, {0, 3, 0, 3}, NULL, false},
+    {1, 2, 6, 6, 2, 3, 3, 1, 1, 2, {3, 3, 3, 3}, NULL, true},         /* pads past the kernel */
+};
+
+static void test_conv2d_depthwise_direct_matches_reference(void) {
+  int levels[3], n_levels = isa_levels(levels);
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    for (size_t i = 0; i < sizeof depthwise_cases / sizeof depthwise_cases[0]; i++)
+      run_conv_case_on("conv2d_depthwise_direct", &depthwise_cases[i], true, NULL);
+  }
+  lens_cpu_force_isa(-1);
+  lens_threadpool *pool = NULL;
+  CHECK_OK(lens_threadpool_create(3, &pool));
+  lens_exec_ctx ctx = {0};
+  ctx.pool = pool;
+  static const conv_case big = {2, 32, 20, 20, 32, 3, 3, 2, 1, 32, {1, 1, 1, 1}, NULL, true};
+  run_conv_case_on("conv2d_depthwise_direct", &big, true, &ctx);
+  lens_threadpool_free(pool);
+  /* Not depthwise: two channels per group. */
+  const lens_kernel *k = find_kernel("conv2d_depthwise_direct");
+  float x[16] = {0}, w[8] = {0};
+  int64_t xd[4] = {1, 4, 2, 2}, wd[4] = {2, 2, 1, 1};
+  lens_value in[3] = {tval(LENS_DTYPE_FLOAT32, 4, xd, x), tval(LENS_DTYPE_FLOAT32, 4, wd, w),
+                      tnone()};
+  lens_value out[1] = {tval(LENS_DTYPE_FLOAT32, 4, xd, NULL)};
+  tnode t;
+  tnode_init(&t, "Conv", 11, 2, 1);
+  tnode_int(&t, "group", 2);
+  CHECK_OK(t.node.def->prepare(&t.node));
+  if (k) CHECK(!k->supports(&t.node, in, out));
+  tnode_free(&t);
+}
+
+static void test_gemm_sgemm_matches_reference(void) {
+  static const int64_t dims[][3] = {{1, 1, 1}, {3, 7, 17}, {31, 1, 65}, {17, 65, 3}, {2, 300, 31}};
+  int levels[3], n_levels = isa_levels(levels);
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+      for (int variant = 0; variant < 8; variant++) {
+        int64_t m = dims[di][0], n = dims[di][1], k = dims[di][2];
+        bool ta = variant & 1, tb = (variant >> 1) & 1;
+        int c_kind = variant % 4; /* none, [N], [M,1], [M,N] */
+        float *a = malloc(sizeof(float) * (size_t)(m * k));
+        float *b = malloc(sizeof(float) * (size_t)(k * n));
+        float *c = malloc(sizeof(float) * (size_t)(m * n));
+        fill_random(a, m * k, 5);
+        fill_random(b, k * n, 6);
+        fill_random(c, m * n, 7);
+        int64_t ad[2] = {ta ? k : m, ta ? m : k}, bd[2] = {tb ? n : k, tb ? k : n};
+        int64_t cd_n[1] = {n}, cd_m1[2] = {m, 1}, cd_mn[2] = {m, n};
+        tnode t;
+        tnode_init(&t, "Gemm", 13, c_kind ? 3 : 2, 1);
+        tnode_int(&t, "transA", ta);
+        tnode_int(&t, "transB", tb);
+        tnode_float(&t, "alpha", variant >= 4 ? 0.5f : 1.0f);
+        tnode_float(&t, "beta", variant >= 4 ? 2.0f : 1.0f);
+        lens_value in[3] = {tval(LENS_DTYPE_FLOAT32, 2, ad, a), tval(LENS_DTYPE_FLOAT32, 2, bd, b),
+                            tnone()};
+        if (c_kind == 1) in[2] = tval(LENS_DTYPE_FLOAT32, 1, cd_n, c);
+        if (c_kind == 2) in[2] = tval(LENS_DTYPE_FLOAT32, 2, cd_m1, c);
+        if (c_kind == 3) in[2] = tval(LENS_DTYPE_FLOAT32, 2, cd_mn, c);
+        double diff = kernel_vs_reference("gemm_sgemm", &t, in, c_kind ? 3 : 2, true, NULL);
+        CHECK_MSG(diff <= 2e-5, "gemm %lldx%lldx%lld variant %d isa %s: diff %g", (long long)m,
+                  (long long)n, (long long)k, variant, lens_cpu_isa_name(levels[li]), diff);
+        tnode_free(&t);
+        free(a);
+        free(b);
+        free(c);
+      }
+    }
+  }
+  lens_cpu_force_isa(-1);
+}
+
+typedef struct matmul_case {
+  int ra, rb;
+  int64_t a[4], b[4];
+} matmul_case;
+
+static void test_matmul_sgemm_matches_reference(void) {
+  static const matmul_case cases[] = {
+      {2, 2, {7, 17}, {17, 3}},
+      {1, 2, {31}, {31, 5}},
+      {2, 1, {5, 31}, {31}},
+      {1, 1, {65}, {65}},
+      {3, 2, {3, 17, 7}, {7, 65}},           /* folds the batch into M */
+      {4, 3, {2, 1, 5, 3}, {3, 3, 7}},       /* both sides broadcast */
+      {2, 3, {5, 9}, {4, 9, 2}},             /* A shared by the batch */
+      {4, 4, {1, 3, 1, 1}, {2, 1, 1, 1}},
+  };
+  int levels[3], n_levels = isa_levels(levels);
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      const matmul_case *mc = &cases[i];
+      int64_t na = 1, nb = 1;
+      for (int d = 0; d < mc->ra; d++) na *= mc->a[d];
+      for (int d = 0; d < mc->rb; d++) nb *= mc->b[d];
+      float *a = malloc(sizeof(float) * (size_t)na), *b = malloc(sizeof(float) * (size_t)nb);
+      fill_random(a, na, 11);
+      fill_random(b, nb, 12);
+      tnode t;
+      tnode_init(&t, "MatMul", 13, 2, 1);
+      lens_value in[2] = {tval(LENS_DTYPE_FLOAT32, mc->ra, mc->a, a),
+                          tval(LENS_DTYPE_FLOAT32, mc->rb, mc->b, b)};
+      double diff = kernel_vs_reference("matmul_sgemm", &t, in, 2, false, NULL);
+      CHECK_MSG(diff <= 2e-5, "matmul case %zu isa %s: diff %g", i,
+                lens_cpu_isa_name(levels[li]), diff);
+      tnode_free(&t);
+      free(a);
+      free(b);
+    }
+  }
+  lens_cpu_force_isa(-1);
+}
+
+static void test_registry_lists_the_sgemm_kernels(void) {
+  static const char *const names[] = {"conv2d_depthwise_direct", "conv2d_im2col_sgemm",
+                                      "gemm_sgemm", "matmul_sgemm"};
+  static const char *const ops[] = {"Conv", "Conv", "Gemm", "MatMul"};
+  for (int i = 0; i < 4; i++) {
+    const lens_kernel *k = find_kernel(names[i]);
+    CHECK_MSG(k != NULL, "%s is not registered", names[i]);
+    if (!k) continue;
+    CHECK(strcmp(k->op_type, ops[i]) == 0);
+    CHECK(strcmp(k->precision, "fp32") == 0);
+    CHECK(k->supports && k->compute);
+  }
+  /* Integer MatMul stays on the reference kernel. */
+  int64_t d[2] = {2, 2};
+  lens_value in[2] = {tval(LENS_DTYPE_INT64, 2, d, NULL), tval(LENS_DTYPE_INT64, 2, d, NULL)};
+  lens_value out[1] = {tval(LENS_DTYPE_INT64, 2, d, NULL)};
+  tnode t;
+  tnode_init(&t, "MatMul", 13, 2, 1);
+  const lens_kernel *mm = find_kernel("matmul_sgemm");
+  if (mm) CHECK(!mm->supports(&t.node, in, out));
+}
+
+LENS_TEST_MAIN(LENS_TEST(test_cpu_force_isa_caps_and_restores),
+               LENS_TEST(test_sgemm_matches_naive_on_awkward_sizes),
+               LENS_TEST(test_sgemm_crosses_cache_blocks_all_transposes),
+               LENS_TEST(test_sgemm_threads_and_zero_sizes),
+               LENS_TEST(test_conv2d_im2col_sgemm_matches_reference),
+               LENS_TEST(test_conv2d_im2col_sgemm_threads_and_large_band),
+               LENS_TEST(test_conv2d_im2col_sgemm_declines_what_it_cannot_run),
+               LENS_TEST(test_conv2d_depthwise_direct_matches_reference),
+               LENS_TEST(test_gemm_sgemm_matches_reference),
+               LENS_TEST(test_matmul_sgemm_matches_reference),
+               LENS_TEST(test_registry_lists_the_sgemm_kernels))
