@@ -1,11 +1,57 @@
 /* Execution-context services for kernels. */
 #include "core/exec.h"
 
+#include <math.h>
+
 void *lens_exec_scratch(lens_exec_ctx *ctx) { return ctx->scratch; }
 
 int lens_exec_threads(const lens_exec_ctx *ctx) { return lens_threadpool_threads(ctx->pool); }
 
 void *lens_exec_kernel_state(const lens_exec_ctx *ctx) { return ctx->kernel_state; }
+
+const lens_epilogue *lens_exec_epilogue(const lens_exec_ctx *ctx) {
+  return ctx ? ctx->epilogue : NULL;
+}
+
+void lens_epilogue_apply(const lens_epilogue *ep, float *out, size_t offset, size_t n) {
+  if (!ep) return;
+  float *o = out + offset;
+  if (ep->residual) {
+    const float *r = ep->residual + offset;
+    for (size_t i = 0; i < n; i++) o[i] += r[i];
+  }
+  switch (ep->act) {
+  case LENS_ACT_NONE: break;
+  case LENS_ACT_RELU:
+    for (size_t i = 0; i < n; i++) o[i] = o[i] > 0 ? o[i] : 0;
+    break;
+  case LENS_ACT_CLIP:
+    for (size_t i = 0; i < n; i++) o[i] = o[i] < ep->alpha ? ep->alpha : o[i] > ep->beta ? ep->beta : o[i];
+    break;
+  case LENS_ACT_SIGMOID:
+    for (size_t i = 0; i < n; i++)
+      o[i] = o[i] >= 0 ? 1.0f / (1.0f + expf(-o[i])) : expf(o[i]) / (1.0f + expf(o[i]));
+    break;
+  case LENS_ACT_TANH:
+    for (size_t i = 0; i < n; i++) o[i] = tanhf(o[i]);
+    break;
+  case LENS_ACT_LEAKYRELU:
+    for (size_t i = 0; i < n; i++) o[i] = o[i] >= 0 ? o[i] : o[i] * ep->alpha;
+    break;
+  case LENS_ACT_HARDSIGMOID:
+    for (size_t i = 0; i < n; i++) {
+      float y = ep->alpha * o[i] + ep->beta;
+      o[i] = y < 0 ? 0 : y > 1 ? 1 : y;
+    }
+    break;
+  case LENS_ACT_HARDSWISH:
+    for (size_t i = 0; i < n; i++) {
+      float y = o[i] / 6.0f + 0.5f;
+      o[i] *= y < 0 ? 0 : y > 1 ? 1 : y;
+    }
+    break;
+  }
+}
 
 typedef struct parallel_job {
   size_t n;

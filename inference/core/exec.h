@@ -10,6 +10,7 @@ struct lens_exec_ctx {
   void *scratch;         /* 64-byte aligned, at least the node's scratch_bytes */
   size_t scratch_bytes;
   void *kernel_state;
+  const lens_epilogue *epilogue; /* NULL: none */
 };
 
 #endif

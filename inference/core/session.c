@@ -41,6 +41,12 @@ typedef struct exec_node {
   double iops;
   int64_t parameters;
   const char *fused_into;    /* name of an activation this node could absorb */
+  int out0;                  /* tensor output 0 is written to (an absorbed node's output) */
+  int residual;              /* tensor added by the epilogue, -1 if none */
+  bool has_epilogue;
+  bool removed;              /* absorbed into an earlier node */
+  lens_epilogue epilogue;
+  char *fused_nodes;
   lens_tensor_desc *in_desc; /* bound shapes, for profiles and analysis */
   lens_tensor_desc *out_desc;
   uint64_t runs;
@@ -299,6 +305,8 @@ static lens_status *infer_and_fold(lens_session *s, const lens_session_options *
     }
     exec_node *e = &s->exec[s->n_exec++];
     e->node = node;
+    e->out0 = node->n_outputs > 0 ? node->outputs[0] : -1;
+    e->residual = -1;
     e->static_shapes = out_known;
     if (!out_known) s->dynamic = true;
     if (out_known) {
@@ -328,6 +336,168 @@ static lens_status *infer_and_fold(lens_session *s, const lens_session_options *
   return st;
 }
 
+/* The tensor an executed node's output k goes to (output 0 may be redirected by fusion). */
+static int exec_output(const exec_node *x, int k) {
+  return k == 0 && x->node->n_outputs > 0 ? x->out0 : x->node->outputs[k];
+}
+
+/* ---- fusion of residual adds and activations into the kernels that can absorb them ----- */
+
+static bool activation_of(const lens_session *s, const lens_node *n, lens_epilogue *ep) {
+  const char *op = n->op_type;
+  float f;
+  if (n->n_outputs != 1 || s->tensors[n->outputs[0]].dtype != LENS_DTYPE_FLOAT32) return false;
+  if (strcmp(op, "Relu") == 0) ep->act = LENS_ACT_RELU;
+  else if (strcmp(op, "Sigmoid") == 0) ep->act = LENS_ACT_SIGMOID;
+  else if (strcmp(op, "Tanh") == 0) ep->act = LENS_ACT_TANH;
+  else if (strcmp(op, "HardSwish") == 0) ep->act = LENS_ACT_HARDSWISH;
+  else if (strcmp(op, "LeakyRelu") == 0) {
+    lens_status *st = lens_attr_float(n, "alpha", 0.01f, &f);
+    if (st) {
+      lens_status_free(st);
+      return false;
+    }
+    ep->act = LENS_ACT_LEAKYRELU;
+    ep->alpha = f;
+  } else if (strcmp(op, "HardSigmoid") == 0) {
+    float a, b;
+    lens_status *st = lens_attr_float(n, "alpha", 0.2f, &a);
+    if (!st) st = lens_attr_float(n, "beta", 0.5f, &b);
+    if (st) {
+      lens_status_free(st);
+      return false;
+    }
+    ep->act = LENS_ACT_HARDSIGMOID;
+    ep->alpha = a;
+    ep->beta = b;
+  } else if (strcmp(op, "Clip") == 0) {
+    float lo = -3.402823466e38f, hi = 3.402823466e38f;
+    if (n->opset < 11) {
+      lens_status *st = lens_attr_float(n, "min", lo, &lo);
+      if (!st) st = lens_attr_float(n, "max", hi, &hi);
+      if (st) {
+        lens_status_free(st);
+        return false;
+      }
+    } else {
+      for (int k = 1; k < n->n_inputs && k < 3; k++) {
+        int t = n->inputs[k];
+        if (t < 0) continue;
+        const session_tensor *b = &s->tensors[t];
+        if (!b->is_const || b->dtype != LENS_DTYPE_FLOAT32 || b->nbytes != sizeof(float))
+          return false;
+        memcpy(k == 1 ? &lo : &hi, b->data, sizeof(float));
+      }
+    }
+    ep->act = LENS_ACT_CLIP;
+    ep->alpha = lo;
+    ep->beta = hi;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+static bool same_shape(const session_tensor *a, const session_tensor *b) {
+  if (a->rank != b->rank || a->dtype != b->dtype) return false;
+  for (int k = 0; k < a->rank; k++)
+    if (a->dims[k] != b->dims[k]) return false;
+  return true;
+}
+
+static lens_status *append_fused_name(exec_node *x, const char *name) {
+  size_t old = x->fused_nodes ? strlen(x->fused_nodes) : 0;
+  char *joined = realloc(x->fused_nodes, old + strlen(name) + 2);
+  if (!joined) return lens_error_oom();
+  if (old) joined[old++] = ',';
+  strcpy(joined + old, name);
+  x->fused_nodes = joined;
+  return NULL;
+}
+
+static lens_status *fuse_epilogues(lens_session *s) {
+  const lens_graph *g = s->graph;
+  size_t nt = (size_t)g->n_tensors + 1;
+  int *readers = calloc(nt, sizeof *readers), *reader = calloc(nt, sizeof *reader);
+  int *producer = malloc(nt * sizeof *producer);
+  lens_status *st = NULL;
+  if (!readers || !reader || !producer) {
+    st = lens_error_oom();
+    goto done;
+  }
+  for (size_t t = 0; t < nt; t++) producer[t] = -1;
+  for (int e = 0; e < s->n_exec; e++) {
+    const lens_node *n = s->exec[e].node;
+    for (int k = 0; k < n->n_inputs; k++)
+      if (n->inputs[k] >= 0) {
+        readers[n->inputs[k]]++;
+        reader[n->inputs[k]] = e;
+      }
+    for (int k = 0; k < n->n_outputs; k++)
+      if (n->outputs[k] >= 0) producer[n->outputs[k]] = e;
+  }
+  for (int e = 0; e < s->n_exec && !st; e++) {
+    exec_node *x = &s->exec[e];
+    const lens_kernel *kern = x->kernel;
+    if (x->removed || !kern || !kern->fuses || x->node->n_outputs != 1) continue;
+    int cur = x->out0;
+    if (cur < 0 || s->tensors[cur].dtype != LENS_DTYPE_FLOAT32) continue;
+    if ((kern->fuses & LENS_FUSE_RESIDUAL) && readers[cur] == 1 && !g->tensors[cur].is_output) {
+      exec_node *add = &s->exec[reader[cur]];
+      const lens_node *an = add->node;
+      if (strcmp(an->op_type, "Add") == 0 && an->n_inputs == 2 && an->n_outputs == 1 &&
+          an->inputs[0] != an->inputs[1]) {
+        int other = an->inputs[0] == cur ? an->inputs[1] : an->inputs[0];
+        int out = an->outputs[0];
+        /* the other operand must exist when this node runs, and nothing may broadcast */
+        bool ready = producer[other] < e;
+        if (ready && same_shape(&s->tensors[other], &s->tensors[cur]) &&
+            same_shape(&s->tensors[out], &s->tensors[cur])) {
+          x->residual = other;
+          x->has_epilogue = true;
+          x->out0 = out;
+          add->removed = true;
+          cur = out;
+          st = append_fused_name(x, an->name);
+        }
+      }
+    }
+    if (!st && (kern->fuses & LENS_FUSE_ACTIVATION) && readers[cur] == 1 &&
+        !g->tensors[cur].is_output) {
+      exec_node *act = &s->exec[reader[cur]];
+      lens_epilogue ep = {0};
+      if (act->node->inputs[0] == cur && activation_of(s, act->node, &ep)) {
+        x->epilogue.act = ep.act;
+        x->epilogue.alpha = ep.alpha;
+        x->epilogue.beta = ep.beta;
+        x->has_epilogue = true;
+        x->out0 = act->node->outputs[0];
+        act->removed = true;
+        st = append_fused_name(x, act->node->name);
+      }
+    }
+  }
+  /* drop absorbed nodes, keeping order */
+  int kept = 0;
+  for (int e = 0; e < s->n_exec; e++) {
+    if (s->exec[e].removed) {
+      if (s->exec[e].kernel_state) {
+        if (s->exec[e].kernel->release) s->exec[e].kernel->release(s->exec[e].kernel_state);
+        else free(s->exec[e].kernel_state);
+      }
+      free(s->exec[e].fused_nodes);
+      continue;
+    }
+    s->exec[kept++] = s->exec[e];
+  }
+  s->n_exec = kept;
+done:
+  free(readers);
+  free(reader);
+  free(producer);
+  return st;
+}
+
 /* ---- memory planning -------------------------------------------------------------------- */
 
 static int cmp_by_size_desc(const void *a, const void *b, void *ctx) {
@@ -348,15 +518,19 @@ static lens_status *plan_memory(lens_session *s) {
   }
   for (int i = 0; i < g->n_inputs; i++) s->tensors[g->inputs[i]].last_step = -1;
   for (int e = 0; e < s->n_exec; e++) {
-    const lens_node *node = s->exec[e].node;
-    for (int k = 0; k < node->n_outputs; k++)
-      if (node->outputs[k] >= 0) {
-        s->tensors[node->outputs[k]].first_step = e;
-        s->tensors[node->outputs[k]].last_step = e;
+    const exec_node *x = &s->exec[e];
+    const lens_node *node = x->node;
+    for (int k = 0; k < node->n_outputs; k++) {
+      int t = exec_output(x, k);
+      if (t >= 0) {
+        s->tensors[t].first_step = e;
+        s->tensors[t].last_step = e;
       }
-    for (int k = 0; k < node->n_inputs; k++)
-      if (node->inputs[k] >= 0 && s->tensors[node->inputs[k]].last_step < e)
-        s->tensors[node->inputs[k]].last_step = e;
+    }
+    for (int k = 0; k <= node->n_inputs; k++) {
+      int t = k < node->n_inputs ? node->inputs[k] : x->residual;
+      if (t >= 0 && s->tensors[t].last_step < e) s->tensors[t].last_step = e;
+    }
   }
   for (int k = 0; k < g->n_outputs; k++) s->tensors[g->outputs[k]].last_step = s->n_exec;
 
@@ -365,7 +539,7 @@ static lens_status *plan_memory(lens_session *s) {
   int m = 0;
   for (int t = 0; t < n; t++)
     if (!s->tensors[t].is_const && s->tensors[t].last_step >= -1 &&
-        (g->tensors[t].kind == LENS_TENSOR_INPUT || g->tensors[t].producer >= 0))
+        (g->tensors[t].kind == LENS_TENSOR_INPUT || s->tensors[t].first_step >= 0))
       order[m++] = t;
   qsort_r(order, (size_t)m, sizeof *order, cmp_by_size_desc, s->tensors);
   size_t total = 0;
@@ -483,7 +657,7 @@ static lens_status *describe_nodes(lens_session *s) {
         if (lens_dims_product(t->dims, t->rank, &count)) x->parameters += count;
       }
     }
-    for (int k = 0; k < n->n_outputs; k++) desc_of(s, n->outputs[k], &x->out_desc[k]);
+    for (int k = 0; k < n->n_outputs; k++) desc_of(s, exec_output(x, k), &x->out_desc[k]);
   }
   return find_fusions(s);
 }
@@ -595,6 +769,7 @@ lens_status *lens_session_create(const lens_model *model, const lens_session_opt
   if (!st) st = bind_inputs(s, o);
   if (!st) st = infer_and_fold(s, o);
   if (!st) st = lens_threadpool_create(o->threads, &s->pool);
+  if (!st && !s->dynamic && !o->reference_only) st = fuse_epilogues(s);
   if (!st && !s->dynamic) st = plan_memory(s);
   if (!st) st = describe_nodes(s);
   if (st) {
@@ -620,6 +795,7 @@ void lens_session_free(lens_session *s) {
   for (int e = 0; s->exec && e < s->n_exec; e++) {
     free(s->exec[e].in_desc);
     free(s->exec[e].out_desc);
+    free(s->exec[e].fused_nodes);
   }
   for (int e = 0; s->exec && e < s->n_exec; e++)
     if (s->exec[e].kernel_state) {
@@ -669,6 +845,7 @@ lens_status *lens_session_node_profile(const lens_session *s, size_t i, lens_nod
   out->n_outputs = (size_t)e->node->n_outputs;
   out->outputs = e->out_desc;
   out->fused_into = e->fused_into;
+  out->fused_nodes = e->fused_nodes;
   return NULL;
 }
 
@@ -796,9 +973,11 @@ lens_status *lens_session_run(lens_session *s, const lens_tensor *inputs, size_t
     exec_node *x = &s->exec[e];
     const lens_node *node = x->node;
     inputs_of(s, node, in);
-    for (int k = 0; k < node->n_outputs; k++) value_of(s, node->outputs[k], &out[k]);
+    for (int k = 0; k < node->n_outputs; k++) value_of(s, exec_output(x, k), &out[k]);
     if (s->dynamic) LENS_TRY(run_dynamic_node(s, x, in, out));
-    lens_exec_ctx ctx = {s->pool, s->scratch, s->scratch_bytes, x->kernel_state};
+    if (x->residual >= 0) x->epilogue.residual = s->tensors[x->residual].data;
+    lens_exec_ctx ctx = {s->pool, s->scratch, s->scratch_bytes, x->kernel_state,
+                         x->has_epilogue ? &x->epilogue : NULL};
     uint64_t t0 = s->profile ? now_ns() : 0;
     lens_status *st = x->kernel ? x->kernel->compute(node, in, out, &ctx)
                                 : node->def->compute(node, in, out, &ctx);

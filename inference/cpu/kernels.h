@@ -23,7 +23,15 @@ typedef struct lens_kernel {
   size_t (*scratch_bytes)(const lens_node *node, const lens_value *in, const lens_value *out);
   lens_status *(*compute)(const lens_node *node, const lens_value *in, lens_value *out,
                           lens_exec_ctx *ctx);
+  /* Epilogues compute() applies (lens_exec_epilogue), so the session may absorb a following
+   * residual Add and/or activation into this node. (optional: 0, none) */
+  unsigned fuses;
 } lens_kernel;
+
+enum {
+  LENS_FUSE_ACTIVATION = 1u << 0, /* Relu, Clip, Sigmoid, Tanh, LeakyRelu, HardSigmoid, HardSwish */
+  LENS_FUSE_RESIDUAL = 1u << 1,   /* + a tensor of output 0's shape, before the activation */
+};
 
 /* The registry, in order of preference. */
 const lens_kernel *const *lens_cpu_kernels(size_t *count);

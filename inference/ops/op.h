@@ -66,6 +66,33 @@ void lens_parallel_for(lens_exec_ctx *ctx, size_t n,
 /* Per-kernel state created when the session was prepared (NULL for reference kernels). */
 void *lens_exec_kernel_state(const lens_exec_ctx *ctx);
 
+/* ---- fused epilogues -------------------------------------------------------------------- */
+
+typedef enum lens_activation_kind {
+  LENS_ACT_NONE = 0,
+  LENS_ACT_RELU,
+  LENS_ACT_CLIP,        /* alpha = min, beta = max */
+  LENS_ACT_SIGMOID,
+  LENS_ACT_TANH,
+  LENS_ACT_LEAKYRELU,   /* alpha */
+  LENS_ACT_HARDSIGMOID, /* max(0, min(1, alpha * x + beta)) */
+  LENS_ACT_HARDSWISH,   /* x * max(0, min(1, x / 6 + 0.5)) */
+} lens_activation_kind;
+
+/* Work a kernel does in its output loop in place of later nodes the session absorbed:
+ * out = act(out + residual). Kernels see one only if they declare it in lens_kernel.fuses. */
+typedef struct lens_epilogue {
+  const float *residual;    /* same shape as output 0, or NULL */
+  lens_activation_kind act;
+  float alpha, beta;
+} lens_epilogue;
+
+/* The epilogue for this node, or NULL. */
+const lens_epilogue *lens_exec_epilogue(const lens_exec_ctx *ctx);
+/* The plain definition: applies the epilogue to n contiguous outputs starting at element
+ * offset (residual read at the same offset). */
+void lens_epilogue_apply(const lens_epilogue *ep, float *out, size_t offset, size_t n);
+
 /* ---- attribute access: absent -> default, wrong type -> error naming the node ---------- */
 
 const lens_attr *lens_node_attr(const lens_node *node, const char *name);

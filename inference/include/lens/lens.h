@@ -187,6 +187,7 @@ typedef struct lens_node_profile {
   size_t n_outputs;
   const lens_tensor_desc *outputs;
   const char *fused_into; /* a following activation this node could absorb, or NULL */
+  const char *fused_nodes; /* nodes the kernel executes inside this one, e.g. "add_3,relu_4" */
 } lens_node_profile;
 
 /* Nodes the session executes (after folding), in execution order. */
