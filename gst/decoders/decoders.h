@@ -40,6 +40,25 @@ typedef struct lens_detection {
   float quad[8];                    /* x0,y0 .. x3,y3 normalised, clockwise from top-left */
 } lens_detection;
 
+/* Units of box coordinates in a model's output. AUTO: normalised when every finite coordinate
+ * of the tensor lies within [-0.5, 1.5], else input pixels (then input_width/input_height
+ * must be set). */
+typedef enum lens_box_units {
+  LENS_BOX_UNITS_AUTO = 0,
+  LENS_BOX_UNITS_NORMALISED,
+  LENS_BOX_UNITS_PIXELS,
+} lens_box_units;
+
+/* The SSD output layouts. AUTO: [1,1,N,7] is DETECTION_OUTPUT; boxes [1,N,4] + scores
+ * [1,N,C] are DECODED when every box has x2 >= x1, y2 >= y1 and every score is in [0,1]
+ * (else the raw torchvision head); boxes + scores [1,N] (+ labels) are DECODED. */
+typedef enum lens_ssd_format {
+  LENS_SSD_FORMAT_AUTO = 0,
+  LENS_SSD_FORMAT_TORCHVISION_HEAD, /* bbox_regression [1,N,4] + cls_logits [1,N,C] */
+  LENS_SSD_FORMAT_DECODED,          /* x1,y1,x2,y2 [1,N,4] + scores [1,N(,C)] (+ labels) */
+  LENS_SSD_FORMAT_DETECTION_OUTPUT, /* [1,1,N,7]: image_id,label,conf,x1,y1,x2,y2 */
+} lens_ssd_format;
+
 typedef struct lens_detect_params {
   float threshold;          /* minimum confidence */
   float nms_threshold;      /* IoU above which the lower-scoring box is suppressed */
@@ -50,13 +69,23 @@ typedef struct lens_detect_params {
   float db_binary_threshold;/* DB: probability threshold for the text mask (default 0.3) */
   float db_unclip_ratio;    /* DB: box expansion (default 1.5) */
   int background_label;     /* SSD: the background class index (-1: none; torchvision: 0) */
+  /* Fields added after the first version of this struct (always set them through
+   * lens_detect_params_init first). */
+  float db_box_threshold;   /* DB: minimum mean probability inside a text region (0.6) */
+  lens_box_units box_units; /* SSD decoded boxes, YOLO: coordinate units (auto) */
+  lens_ssd_format ssd_format; /* SSD: which of the three layouts (auto) */
 } lens_detect_params;
 
-/* Sets the defaults (threshold 0.5, nms 0.45, max 100, db 0.3/1.5, background 0). */
+/* Sets the defaults (threshold 0.5, nms 0.45, max 100, db 0.3/1.5/0.6, background 0, auto
+ * units and SSD format). max_detections <= 0 means no limit other than max_out. */
 void lens_detect_params_init(lens_detect_params *p);
 
 /* Decodes batch item `batch` of the outputs into at most max_out detections (sorted by
- * decreasing confidence, NMS applied). */
+ * decreasing confidence, NMS applied). kind AUTO chooses as lens_decoder_detect does from the
+ * tensors' shapes. Per decoder: SSD skips background_label only where scores are per class
+ * ([B,N,C]), and trusts DetectionOutput's own NMS; YOLO and DB read outputs[0]; DB sets
+ * has_quad and applies no NMS (its regions are disjoint). Confidence >= threshold is kept;
+ * NaN, infinite or empty boxes are dropped, boxes are clipped to [0,1]. */
 lens_status *lens_decode_detections(lens_decoder_kind kind, const lens_tensor *outputs,
                                     size_t n_outputs, size_t batch,
                                     const lens_detect_params *params, lens_detection *out,
@@ -66,6 +95,9 @@ typedef struct lens_classification {
   int label_id;             /* argmax class (softmax); -1 for text */
   float confidence;         /* softmax probability; CTC: mean of the kept steps' maxima */
   char text[512];           /* CTC: decoded UTF-8 text; softmax: empty */
+  /* Added: softmax: labels[label_id] when labels were given and cover it, else NULL (points
+   * into the caller's labels, valid as long as they are); CTC: NULL. */
+  const char *label;
 } lens_classification;
 
 /* Decodes batch item `batch` as a classification. labels: the label file's lines (softmax,
@@ -80,6 +112,19 @@ lens_status *lens_decode_classification(lens_decoder_kind kind, const lens_tenso
  * overlapping a kept one of the same label (any label if class_agnostic) above iou.
  * Returns the new count. */
 size_t lens_nms(lens_detection *dets, size_t n, float iou, bool class_agnostic);
+
+/* Like lens_nms, but stops once max_keep boxes are kept (cost O(n * max_keep)). */
+size_t lens_nms_limit(lens_detection *dets, size_t n, float iou, bool class_agnostic,
+                      size_t max_keep);
+
+/* torchvision's DefaultBoxGenerator for ssdlite320_mobilenet_v3_large (aspect ratios [2,3]
+ * on 6 feature maps, scales 0.2..0.95, clipped): *out_boxes gets 4 * n_boxes floats, cx,cy,w,h
+ * normalised, in the head's order (feature map, row, column, box); free() it. The feature map
+ * sizes follow the backbone's strides from the input size when that is given (> 0) and fits
+ * n_boxes, else they are derived from n_boxes for a square input (3234 -> 320x320:
+ * 20,10,5,3,2,1); fails when neither fits. */
+lens_status *lens_ssdlite_default_boxes(size_t n_boxes, int input_width, int input_height,
+                                        float **out_boxes);
 
 /* Labels file: one label per line (UTF-8; trailing CR/LF stripped). */
 lens_status *lens_labels_load(const char *path, char ***out_labels, size_t *out_n);
