@@ -944,8 +944,9 @@ GST_START_TEST (test_fps_measures_wall_clock_not_timestamps)
           "eos", &eos) && !eos);
   fail_unless (gst_structure_get_double (gst_message_get_structure (msg),
           "fps", &fps));
-  /* 50 fps nominal; the machine may be busy, but it is nowhere near 1 */
-  fail_unless (fps > 10.0 && fps < 60.0, "fps %f", fps);
+  /* 50 fps nominal. The bound only has to tell wall clock from timestamps (1 fps), and
+   * stays loose so a loaded machine (valgrind, sanitizers) cannot fail it. */
+  fail_unless (fps > 2.5 && fps < 60.0, "fps %f", fps);
   gst_message_unref (msg);
   gst_element_set_bus (h->element, NULL);
   gst_object_unref (bus);
