@@ -563,7 +563,49 @@ static void test_analysis_counts_parameters_and_records_fusion(void) {
   lens_model_free(m);
 }
 
+static void test_batchnorm_after_conv_is_folded_into_it(void) {
+  builder b;
+  b_init(&b, 13);
+  int64_t xd[4] = {1, 2, 2, 2}, wd[4] = {2, 2, 1, 1}, cd[1] = {2};
+  static float w[4] = {1, 2, -1, 0.5f}, cb[2] = {0.5f, -1};
+  static float scale[2] = {2, 0.5f}, shift[2] = {1, -2}, mean[2] = {0.25f, 3}, var[2] = {4, 0.25f};
+  b_input(&b, "x", LENS_DTYPE_FLOAT32, 4, xd, NULL);
+  b_init_f32(&b, "W", 4, wd, w, 4);
+  b_init_f32(&b, "CB", 1, cd, cb, 2);
+  b_init_f32(&b, "scale", 1, cd, scale, 2);
+  b_init_f32(&b, "shift", 1, cd, shift, 2);
+  b_init_f32(&b, "mean", 1, cd, mean, 2);
+  b_init_f32(&b, "var", 1, cd, var, 2);
+  const char *in[] = {"x", "W", "CB"}, *out[] = {"c"};
+  b_node(&b, "Conv", "conv", 3, in, 1, out);
+  const char *in2[] = {"c", "scale", "shift", "mean", "var"}, *out2[] = {"y"};
+  b_node(&b, "BatchNormalization", "bn", 5, in2, 1, out2);
+  b_output(&b, "y");
+  lens_model *m = b_load(&b);
+  if (!m) return;
+  CHECK(lens_model_node_count(m) == 1);
+  lens_session *s = NULL;
+  CHECK_OK(lens_session_create(m, NULL, &s));
+  if (s) {
+    lens_node_profile p;
+    CHECK_OK(lens_session_node_profile(s, 0, &p));
+    CHECK(lens_session_node_count(s) == 1 && strcmp(p.op_type, "Conv") == 0);
+    float x[8] = {1, 2, 3, 4, -1, 0, 1, 2};
+    lens_tensor t = f32_tensor(x, 4, xd), y;
+    CHECK_OK(lens_session_run(s, &t, 1, &y, 1));
+    for (int o = 0; o < 2 && y.data; o++)
+      for (int i = 0; i < 4; i++) {
+        double conv = w[o * 2] * x[i] + w[o * 2 + 1] * x[4 + i] + cb[o];
+        double want = (conv - mean[o]) / sqrt(var[o] + 1e-5) * scale[o] + shift[o];
+        CHECK_NEAR(((float *)y.data)[o * 4 + i], want, 1e-5);
+      }
+  }
+  lens_session_free(s);
+  lens_model_free(m);
+}
+
 LENS_TEST_MAIN(LENS_TEST(test_analysis_counts_parameters_and_records_fusion),
+               LENS_TEST(test_batchnorm_after_conv_is_folded_into_it),
                LENS_TEST(test_add_with_initializer_runs_and_describes_io),
                LENS_TEST(test_symbolic_batch_must_be_bound),
                LENS_TEST(test_shape_chain_is_folded),

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "graph/optimize.h"
 #include "onnx/onnx_import.h"
 
 /* Files larger than this are refused before reading: protobuf messages cannot exceed 2 GiB. */
@@ -53,6 +54,7 @@ lens_status *lens_model_load_memory(const void *data, size_t size, const char *b
   lens_graph_init(&m->graph);
   lens_status *st = lens_onnx_import(data, size, base_dir, &m->graph);
   if (!st) st = lens_graph_finalize(&m->graph);
+  if (!st) st = lens_graph_optimize(&m->graph, NULL);
   if (!st) {
     lens_graph *g = &m->graph;
     m->inputs = calloc((size_t)g->n_inputs + 1, sizeof *m->inputs);
