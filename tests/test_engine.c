@@ -604,7 +604,62 @@ static void test_batchnorm_after_conv_is_folded_into_it(void) {
   lens_model_free(m);
 }
 
+static void test_paddle_affine_and_hardswish_chains_are_rewritten(void) {
+  /* y = hardswish(conv(x) * c + d), written the way Paddle exports it */
+  builder b;
+  b_init(&b, 13);
+  int64_t xd[4] = {1, 2, 2, 2}, wd[4] = {2, 2, 1, 1}, cd[4] = {1, 2, 1, 1};
+  static float w[4] = {1, 2, -1, 0.5f}, c[2] = {2, -3}, d = 0.5f, three = 3, zero = 0, six = 6;
+  b_input(&b, "x", LENS_DTYPE_FLOAT32, 4, xd, NULL);
+  b_init_f32(&b, "W", 4, wd, w, 4);
+  b_init_f32(&b, "c", 4, cd, c, 2);
+  b_init_f32(&b, "d", 0, NULL, &d, 1);
+  b_init_f32(&b, "three", 0, NULL, &three, 1);
+  b_init_f32(&b, "zero", 0, NULL, &zero, 1);
+  b_init_f32(&b, "six", 0, NULL, &six, 1);
+  const char *i1[] = {"x", "W"}, *o1[] = {"conv"};
+  b_node(&b, "Conv", "conv", 2, i1, 1, o1);
+  const char *i2[] = {"conv", "c"}, *o2[] = {"scaled"};
+  b_node(&b, "Mul", "scale", 2, i2, 1, o2);
+  const char *i3[] = {"d", "scaled"}, *o3[] = {"a"};
+  b_node(&b, "Add", "shift", 2, i3, 1, o3);
+  const char *i4[] = {"a", "three"}, *o4[] = {"a3"};
+  b_node(&b, "Add", "plus3", 2, i4, 1, o4);
+  const char *i5[] = {"a3", "zero", "six"}, *o5[] = {"clipped"};
+  b_node(&b, "Clip", "clip", 3, i5, 1, o5);
+  const char *i6[] = {"a", "clipped"}, *o6[] = {"prod"};
+  b_node(&b, "Mul", "times", 2, i6, 1, o6);
+  const char *i7[] = {"prod", "six"}, *o7[] = {"y"};
+  b_node(&b, "Div", "div6", 2, i7, 1, o7);
+  b_output(&b, "y");
+  lens_model *m = b_load(&b);
+  if (!m) return;
+  CHECK_MSG(lens_model_node_count(m) == 2, "%zu nodes", lens_model_node_count(m));
+  lens_session_options o;
+  lens_session_options_init(&o);
+  o.reference_only = true;
+  lens_session *s = NULL;
+  CHECK_OK(lens_session_create(m, &o, &s));
+  if (s) {
+    lens_node_profile p;
+    CHECK_OK(lens_session_node_profile(s, 1, &p));
+    CHECK(strcmp(p.op_type, "HardSwish") == 0);
+    float x[8] = {1, 2, 3, 4, -1, 0, 1, 2};
+    lens_tensor t = f32_tensor(x, 4, xd), y;
+    CHECK_OK(lens_session_run(s, &t, 1, &y, 1));
+    for (int ch = 0; ch < 2 && y.data; ch++)
+      for (int i = 0; i < 4; i++) {
+        double a = (w[ch * 2] * x[i] + w[ch * 2 + 1] * x[4 + i]) * c[ch] + d;
+        double g = a + 3 < 0 ? 0 : a + 3 > 6 ? 6 : a + 3;
+        CHECK_NEAR(((float *)y.data)[ch * 4 + i], a * g / 6, 1e-5);
+      }
+  }
+  lens_session_free(s);
+  lens_model_free(m);
+}
+
 LENS_TEST_MAIN(LENS_TEST(test_analysis_counts_parameters_and_records_fusion),
+               LENS_TEST(test_paddle_affine_and_hardswish_chains_are_rewritten),
                LENS_TEST(test_batchnorm_after_conv_is_folded_into_it),
                LENS_TEST(test_add_with_initializer_runs_and_describes_io),
                LENS_TEST(test_symbolic_batch_must_be_bound),
