@@ -12,6 +12,8 @@ packages=(
   fonts-dejavu-core valgrind
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base
   gstreamer1.0-plugins-good gstreamer1.0-tools libjson-glib-dev libcairo2-dev
+  gstreamer1.0-x
+  pocl-opencl-icd ocl-icd-opencl-dev opencl-c-headers clinfo
 )
 
 apt-get update -qq

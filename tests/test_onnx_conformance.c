@@ -104,7 +104,7 @@ int main(int argc, char **argv) {
   }
   closedir(d);
   qsort(names, (size_t)n, sizeof *names, cmp_str);
-  lens_folder_options o = {1e-3, 1e-7, 1, "cpu", 0, NULL};
+  lens_folder_options o = {1e-3, 1e-7, 1, "cpu", 0, NULL, "fp32", 0};
   int passed = 0, failed = 0, skipped = 0, unsupported = 0;
   for (int i = 0; i < n; i++) {
     char folder[PATH_MAX], model[PATH_MAX + 16], missing[128] = "";

@@ -1,7 +1,8 @@
 /* lens-run: runs ONNX test folders (model.onnx + test_data_set_N/) and checks the outputs,
  * or runs a model on given .pb tensors and writes its outputs.
  *
- *   lens-run [-d cpu] [--rtol R] [--atol A] [--threads N] FOLDER...
+ *   lens-run [-d cpu|gpu|gpu.N|gpu:NAME] [--precision fp32|fp16] [--rtol R] [--atol A]
+ *            [--range-tol T] [--threads N] [--list-devices] FOLDER...
  *   lens-run --model M.onnx --input in0.pb [--input in1.pb ...] --output-dir DIR
  */
 #include <errno.h>
@@ -25,7 +26,12 @@ static void usage(FILE *f) {
           "output_K.pb), prints per output the max absolute and relative error and PASS or\n"
           "FAIL per folder; exits 1 if any folder fails.\n"
           "\n"
-          "  -d, --device DEV    device to run on (cpu)\n"
+          "  -d, --device DEV    device to run on: cpu (default), gpu (first OpenCL GPU, else\n"
+          "                      first OpenCL device), gpu.N, gpu:NAME\n"
+          "  -p, --precision P   fp32 (default) or fp16 (gpu only)\n"
+          "      --range-tol T   pass when max abs error <= T x the expected output's range\n"
+          "                      (for fp16; replaces --rtol/--atol)\n"
+          "      --list-devices  print the OpenCL devices and exit\n"
           "      --rtol R        relative tolerance (default 1e-3)\n"
           "      --atol A        absolute tolerance (default 1e-7, ONNX's own)\n"
           "      --threads N     threads per request (default 1)\n"
@@ -67,6 +73,7 @@ static int run_model(const char *model_path, char **input_paths, int n_inputs,
     lens_session_options so;
     lens_session_options_init(&so);
     so.device = o->device;
+    so.precision = o->precision;
     so.threads = o->threads;
     so.input_shapes = shapes;
     so.n_input_shapes = (size_t)n_inputs;
@@ -110,23 +117,59 @@ static int run_model(const char *model_path, char **input_paths, int n_inputs,
   return rc;
 }
 
+static int list_devices(void) {
+  size_t n = 0;
+  lens_status *st = lens_device_count(&n);
+  for (size_t i = 0; !st && i < n; i++) {
+    lens_device_info d;
+    if ((st = lens_device_get_info(i, &d))) break;
+    printf("%s: %s (%s, %s) platform '%s', driver %s, %d compute units, %.0f MiB memory, "
+           "largest buffer %.0f MiB, fp16 arithmetic %s\n",
+           d.spec, d.name, d.type, d.vendor, d.platform, d.driver_version, d.compute_units,
+           (double)d.global_memory_bytes / 1048576.0, (double)d.max_allocation_bytes / 1048576.0,
+           d.fp16 ? "yes" : "no (fp16 is storage only)");
+  }
+  if (!st && n == 0) printf("no OpenCL devices\n");
+  if (st) fprintf(stderr, "lens-run: %s\n", lens_status_message(st));
+  int rc = st ? 1 : 0;
+  lens_status_free(st);
+  return rc;
+}
+
 int main(int argc, char **argv) {
-  lens_folder_options o = {1e-3, 1e-7, 1, "cpu", 0, stdout};
+  lens_folder_options o = {1e-3, 1e-7, 1, "cpu", 0, stdout, "fp32", 0};
   const char *model_path = NULL, *output_dir = NULL;
   char **input_paths = calloc((size_t)argc + 1, sizeof *input_paths);
   int n_inputs = 0;
-  enum { OPT_RTOL = 256, OPT_ATOL, OPT_THREADS, OPT_REFERENCE, OPT_MODEL, OPT_INPUT, OPT_OUTDIR };
+  enum { OPT_RTOL = 256, OPT_ATOL, OPT_THREADS, OPT_REFERENCE, OPT_MODEL, OPT_INPUT, OPT_OUTDIR,
+         OPT_RANGE_TOL, OPT_LIST };
   static const struct option longopts[] = {
       {"device", required_argument, NULL, 'd'},     {"rtol", required_argument, NULL, OPT_RTOL},
       {"atol", required_argument, NULL, OPT_ATOL},  {"threads", required_argument, NULL, OPT_THREADS},
       {"reference", no_argument, NULL, OPT_REFERENCE}, {"quiet", no_argument, NULL, 'q'},
       {"model", required_argument, NULL, OPT_MODEL}, {"input", required_argument, NULL, OPT_INPUT},
       {"output-dir", required_argument, NULL, OPT_OUTDIR}, {"help", no_argument, NULL, 'h'},
+      {"precision", required_argument, NULL, 'p'}, {"range-tol", required_argument, NULL, OPT_RANGE_TOL},
+      {"list-devices", no_argument, NULL, OPT_LIST},
       {NULL, 0, NULL, 0}};
   int c;
-  while ((c = getopt_long(argc, argv, "d:qh", longopts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "d:p:qh", longopts, NULL)) != -1) {
     switch (c) {
     case 'd': o.device = optarg; break;
+    case 'p':
+      if (strcmp(optarg, "fp32") != 0 && strcmp(optarg, "fp16") != 0) {
+        fprintf(stderr, "lens-run: --precision must be fp32 or fp16\n");
+        return 2;
+      }
+      o.precision = optarg;
+      break;
+    case OPT_RANGE_TOL:
+      if (!parse_double(optarg, &o.range_tol) || o.range_tol <= 0) {
+        fprintf(stderr, "lens-run: --range-tol needs a positive number\n");
+        return 2;
+      }
+      break;
+    case OPT_LIST: free(input_paths); return list_devices();
     case 'q': o.log = NULL; break;
     case OPT_RTOL:
     case OPT_ATOL:

@@ -24,6 +24,10 @@ typedef struct lens_folder_options {
   const char *device;
   int reference_only;
   FILE *log; /* per-output lines; NULL: quiet */
+  const char *precision; /* session precision (NULL: fp32) */
+  /* > 0: an output passes when max |actual - expected| <= range_tol * (max - min of
+   * expected), in place of rtol/atol (for fp16, whose error scales with the values) */
+  double range_tol;
 } lens_folder_options;
 
 /* Runs every test_data_set_* of the folder. *passed is 1 when every output of every data set

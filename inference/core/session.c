@@ -4,13 +4,20 @@
  * memory is one arena planned by liveness at creation, and a run allocates nothing. When a
  * shape depends on input data (a Reshape fed by a graph input, say), the session runs
  * "dynamic": shapes are inferred again on each run and tensors come from a bump allocator
- * whose chunks are kept between runs. */
+ * whose chunks are kept between runs.
+ *
+ * With a device backend (device "gpu"), each static node runs on the device when the
+ * backend supports it, else on the CPU. Each tensor then has a home on the side that makes
+ * it and a copy on the other side if a node there reads it; both sides are planned by the
+ * same liveness planner (host arena, device arena) and the copies are made just before the
+ * first reader. Dynamic sessions run on the CPU. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 
+#include "core/backend.h"
 #include "core/exec.h"
 #include "core/model.h"
 #include "cpu/kernels.h"
@@ -29,6 +36,12 @@ typedef struct session_tensor {
   int first_step;  /* exec step that defines it (-1: before the first) */
   int last_step;   /* last exec step that reads it */
   bool needed;
+  /* device sessions: the device copy's arena element offset (-1: none) and lifetime, which
+   * exec node made it, and which copies hold this run's value */
+  int64_t dev_offset;
+  int dev_first, dev_last;
+  int producer_exec;
+  bool host_valid, dev_valid;
 } session_tensor;
 
 typedef struct exec_node {
@@ -51,6 +64,13 @@ typedef struct exec_node {
   lens_tensor_desc *out_desc;
   uint64_t runs;
   uint64_t total_ns;
+  bool on_device;            /* runs on the session's backend */
+  unsigned dev_fuses;        /* LENS_FUSE_* the backend kernel absorbs */
+  void *dev_state;
+  lens_epilogue chain[LENS_MAX_CHAIN]; /* unary nodes run inside this one (device only) */
+  int n_chain;
+  uint64_t transfer_ns;
+  uint64_t transfer_bytes;
 } exec_node;
 
 typedef struct dyn_chunk {
@@ -76,12 +96,19 @@ struct lens_session {
   dyn_chunk *chunks;
   lens_tensor_desc *in_desc;
   lens_tensor_desc *out_desc;
+  const lens_backend *backend; /* NULL: cpu session */
+  void *dev;
+  void *dev_arena;
+  size_t dev_arena_bytes;
+  const char *precision;
+  const char *note; /* for every node, e.g. why a gpu session runs on the CPU */
 };
 
 void lens_session_options_init(lens_session_options *o) {
   memset(o, 0, sizeof *o);
   o->device = "cpu";
   o->threads = 1;
+  o->precision = "fp32";
 }
 
 static size_t align_up(size_t n) { return (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1); }
@@ -415,6 +442,23 @@ static lens_status *append_fused_name(exec_node *x, const char *name) {
   return NULL;
 }
 
+/* Drops absorbed nodes, keeping order. */
+static void drop_removed(lens_session *s) {
+  int kept = 0;
+  for (int e = 0; e < s->n_exec; e++) {
+    if (s->exec[e].removed) {
+      if (s->exec[e].kernel_state) {
+        if (s->exec[e].kernel->release) s->exec[e].kernel->release(s->exec[e].kernel_state);
+        else free(s->exec[e].kernel_state);
+      }
+      free(s->exec[e].fused_nodes);
+      continue;
+    }
+    s->exec[kept++] = s->exec[e];
+  }
+  s->n_exec = kept;
+}
+
 static lens_status *fuse_epilogues(lens_session *s) {
   const lens_graph *g = s->graph;
   size_t nt = (size_t)g->n_tensors + 1;
@@ -438,11 +482,13 @@ static lens_status *fuse_epilogues(lens_session *s) {
   }
   for (int e = 0; e < s->n_exec && !st; e++) {
     exec_node *x = &s->exec[e];
-    const lens_kernel *kern = x->kernel;
-    if (x->removed || !kern || !kern->fuses || x->node->n_outputs != 1) continue;
+    unsigned fuses = x->on_device ? x->dev_fuses : x->kernel ? x->kernel->fuses : 0;
+    if (x->removed || !(fuses & (LENS_FUSE_RESIDUAL | LENS_FUSE_ACTIVATION)) ||
+        x->node->n_outputs != 1)
+      continue;
     int cur = x->out0;
     if (cur < 0 || s->tensors[cur].dtype != LENS_DTYPE_FLOAT32) continue;
-    if ((kern->fuses & LENS_FUSE_RESIDUAL) && readers[cur] == 1 && !g->tensors[cur].is_output) {
+    if ((fuses & LENS_FUSE_RESIDUAL) && readers[cur] == 1 && !g->tensors[cur].is_output) {
       exec_node *add = &s->exec[reader[cur]];
       const lens_node *an = add->node;
       if (strcmp(an->op_type, "Add") == 0 && an->n_inputs == 2 && an->n_outputs == 1 &&
@@ -462,7 +508,7 @@ static lens_status *fuse_epilogues(lens_session *s) {
         }
       }
     }
-    if (!st && (kern->fuses & LENS_FUSE_ACTIVATION) && readers[cur] == 1 &&
+    if (!st && (fuses & LENS_FUSE_ACTIVATION) && readers[cur] == 1 &&
         !g->tensors[cur].is_output) {
       exec_node *act = &s->exec[reader[cur]];
       lens_epilogue ep = {0};
@@ -477,20 +523,7 @@ static lens_status *fuse_epilogues(lens_session *s) {
       }
     }
   }
-  /* drop absorbed nodes, keeping order */
-  int kept = 0;
-  for (int e = 0; e < s->n_exec; e++) {
-    if (s->exec[e].removed) {
-      if (s->exec[e].kernel_state) {
-        if (s->exec[e].kernel->release) s->exec[e].kernel->release(s->exec[e].kernel_state);
-        else free(s->exec[e].kernel_state);
-      }
-      free(s->exec[e].fused_nodes);
-      continue;
-    }
-    s->exec[kept++] = s->exec[e];
-  }
-  s->n_exec = kept;
+  drop_removed(s);
 done:
   free(readers);
   free(reader);
@@ -498,86 +531,242 @@ done:
   return st;
 }
 
-/* ---- memory planning -------------------------------------------------------------------- */
+/* ---- device assignment ------------------------------------------------------------------ */
 
-static int cmp_by_size_desc(const void *a, const void *b, void *ctx) {
-  const session_tensor *t = ctx;
-  size_t x = t[*(const int *)a].nbytes, y = t[*(const int *)b].nbytes;
-  return x < y ? 1 : x > y ? -1 : *(const int *)a - *(const int *)b;
+/* Gives each static node to the backend when it supports it (the CPU kernel chosen for it
+ * is released), else leaves it on the CPU. */
+static void assign_devices(lens_session *s) {
+  lens_value in[64], out[64];
+  for (int e = 0; e < s->n_exec; e++) {
+    exec_node *x = &s->exec[e];
+    const lens_node *node = x->node;
+    if (!x->static_shapes) continue;
+    inputs_of(s, node, in);
+    for (int k = 0; k < node->n_outputs; k++) value_of(s, node->outputs[k], &out[k]);
+    unsigned fuses = 0;
+    if (!s->backend->supports(s->dev, node, in, out, &fuses)) continue;
+    x->on_device = true;
+    x->dev_fuses = fuses;
+    if (x->kernel_state) {
+      if (x->kernel->release) x->kernel->release(x->kernel_state);
+      else free(x->kernel_state);
+    }
+    x->kernel_state = NULL;
+    x->kernel = NULL;
+    x->scratch_bytes = 0;
+  }
 }
 
-/* Greedy best-fit by decreasing size: each tensor takes the lowest offset that does not
- * overlap a tensor already placed whose lifetime intersects its own. */
-static lens_status *plan_memory(lens_session *s) {
+/* Runs chains of unary elementwise device nodes inside the device node before them (one
+ * launch instead of one per node): Add -> Relu, Mul -> Clip -> ..., Sigmoid -> Neg. */
+static lens_status *fuse_unary_chains(lens_session *s) {
   const lens_graph *g = s->graph;
-  int n = g->n_tensors;
-  for (int t = 0; t < n; t++) {
-    s->tensors[t].offset = -1;
-    s->tensors[t].first_step = -1;
-    s->tensors[t].last_step = -2;
+  size_t nt = (size_t)g->n_tensors + 1;
+  int *readers = calloc(nt, sizeof *readers), *reader = calloc(nt, sizeof *reader);
+  lens_status *st = NULL;
+  if (!readers || !reader) {
+    free(readers);
+    free(reader);
+    return lens_error_oom();
   }
-  for (int i = 0; i < g->n_inputs; i++) s->tensors[g->inputs[i]].last_step = -1;
   for (int e = 0; e < s->n_exec; e++) {
     const exec_node *x = &s->exec[e];
-    const lens_node *node = x->node;
-    for (int k = 0; k < node->n_outputs; k++) {
-      int t = exec_output(x, k);
+    for (int k = 0; k <= x->node->n_inputs; k++) {
+      int t = k < x->node->n_inputs ? x->node->inputs[k] : x->residual;
       if (t >= 0) {
-        s->tensors[t].first_step = e;
-        s->tensors[t].last_step = e;
+        readers[t]++;
+        reader[t] = e;
       }
     }
-    for (int k = 0; k <= node->n_inputs; k++) {
-      int t = k < node->n_inputs ? node->inputs[k] : x->residual;
-      if (t >= 0 && s->tensors[t].last_step < e) s->tensors[t].last_step = e;
+  }
+  for (int e = 0; e < s->n_exec && !st; e++) {
+    exec_node *x = &s->exec[e];
+    if (x->removed || !x->on_device || !(x->dev_fuses & LENS_FUSE_UNARY_CHAIN) ||
+        x->node->n_outputs != 1)
+      continue;
+    while (!st && x->n_chain < LENS_MAX_CHAIN) {
+      int cur = x->out0;
+      if (cur < 0 || readers[cur] != 1 || g->tensors[cur].is_output) break;
+      exec_node *next = &s->exec[reader[cur]];
+      lens_epilogue ep = {0};
+      if (next->removed || !next->on_device || next->node->n_inputs < 1 ||
+          next->node->inputs[0] != cur || !activation_of(s, next->node, &ep))
+        break;
+      x->chain[x->n_chain++] = ep;
+      x->out0 = next->node->outputs[0];
+      next->removed = true;
+      st = append_fused_name(x, next->node->name);
     }
   }
-  for (int k = 0; k < g->n_outputs; k++) s->tensors[g->outputs[k]].last_step = s->n_exec;
+  free(readers);
+  free(reader);
+  if (!st) drop_removed(s);
+  return st;
+}
 
-  int *order = malloc(((size_t)n + 1) * sizeof *order);
-  if (!order) return lens_error_oom();
-  int m = 0;
-  for (int t = 0; t < n; t++)
-    if (!s->tensors[t].is_const && s->tensors[t].last_step >= -1 &&
-        (g->tensors[t].kind == LENS_TENSOR_INPUT || s->tensors[t].first_step >= 0))
-      order[m++] = t;
-  qsort_r(order, (size_t)m, sizeof *order, cmp_by_size_desc, s->tensors);
+static lens_status *prepare_devices(lens_session *s) {
+  lens_value in[64], out[64];
+  for (int e = 0; e < s->n_exec; e++) {
+    exec_node *x = &s->exec[e];
+    if (!x->on_device) continue;
+    const lens_node *node = x->node;
+    inputs_of(s, node, in);
+    for (int k = 0; k < node->n_outputs; k++) value_of(s, exec_output(x, k), &out[k]);
+    lens_backend_node bn = {node, in, out, x->has_epilogue ? &x->epilogue : NULL,
+                            x->residual >= 0, x->chain, x->n_chain};
+    lens_status *st = s->backend->prepare(s->dev, &bn, &x->dev_state);
+    if (st) return lens_error_wrap(st, "preparing node '%s' for the device: ", node->name);
+  }
+  return NULL;
+}
+
+/* ---- memory planning -------------------------------------------------------------------- */
+
+/* Greedy best-fit by decreasing size: each tensor takes the lowest offset that does not
+ * overlap a tensor already placed whose lifetime [first, last] intersects its own.
+ * order[] lists the m tensors to place; returns the arena size. */
+static size_t place_tensors(int *order, int m, const int *first, const int *last,
+                            const size_t *size, int64_t *offset) {
   size_t total = 0;
   for (int i = 0; i < m; i++) {
-    session_tensor *t = &s->tensors[order[i]];
-    size_t size = align_up(t->nbytes);
-    size_t offset = 0;
+    int t = order[i];
+    size_t bytes = align_up(size[t]);
+    size_t off = 0;
     /* try offsets just past each conflicting placed tensor, lowest first */
     for (bool moved = true; moved;) {
       moved = false;
       for (int j = 0; j < i; j++) {
-        const session_tensor *p = &s->tensors[order[j]];
-        if (p->last_step < t->first_step || t->last_step < p->first_step) continue;
-        size_t pstart = (size_t)p->offset, pend = pstart + align_up(p->nbytes);
-        if (offset < pend && pstart < offset + size) {
-          offset = pend;
+        int p = order[j];
+        if (last[p] < first[t] || last[t] < first[p]) continue;
+        size_t pstart = (size_t)offset[p], pend = pstart + align_up(size[p]);
+        if (off < pend && pstart < off + bytes) {
+          off = pend;
           moved = true;
         }
       }
     }
-    t->offset = (int64_t)offset;
-    if (offset + size > total) total = offset + size;
+    offset[t] = (int64_t)off;
+    if (off + bytes > total) total = off + bytes;
   }
-  free(order);
+  return total;
+}
+
+static int cmp_size_desc(const void *a, const void *b, void *ctx) {
+  const size_t *size = ctx;
+  size_t x = size[*(const int *)a], y = size[*(const int *)b];
+  return x < y ? 1 : x > y ? -1 : *(const int *)a - *(const int *)b;
+}
+
+/* Lifetimes by side: a tensor lives on the side of the node that makes it (graph inputs:
+ * host) from that step, and on the other side from its first reader there; graph outputs
+ * live on the host until the end. */
+static lens_status *plan_memory(lens_session *s) {
+  const lens_graph *g = s->graph;
+  int n = g->n_tensors;
+  size_t nn = (size_t)n + 1;
+  int *hf = malloc(nn * sizeof *hf), *hl = malloc(nn * sizeof *hl);
+  int *df = malloc(nn * sizeof *df), *dl = malloc(nn * sizeof *dl);
+  size_t *hsize = calloc(nn, sizeof *hsize), *dsize = calloc(nn, sizeof *dsize);
+  int64_t *hoff = malloc(nn * sizeof *hoff), *doff = malloc(nn * sizeof *doff);
+  int *order = malloc(nn * sizeof *order);
+  lens_status *st = NULL;
+  if (!hf || !hl || !df || !dl || !hsize || !dsize || !hoff || !doff || !order) {
+    st = lens_error_oom();
+    goto done;
+  }
+  size_t es = s->backend ? s->backend->element_size(s->dev) : 4;
+  for (int t = 0; t < n; t++) {
+    session_tensor *x = &s->tensors[t];
+    x->offset = -1;
+    x->dev_offset = -1;
+    x->producer_exec = -1;
+    hf[t] = df[t] = -1;
+    hl[t] = dl[t] = -2;
+    hoff[t] = doff[t] = -1;
+    hsize[t] = x->nbytes;
+    size_t fs = lens_dtype_size(x->dtype);
+    dsize[t] = fs ? x->nbytes / fs * es : 0;
+  }
+  for (int i = 0; i < g->n_inputs; i++) hl[g->inputs[i]] = -1;
+  for (int e = 0; e < s->n_exec; e++) {
+    const exec_node *x = &s->exec[e];
+    const lens_node *node = x->node;
+    int *first = x->on_device ? df : hf, *last = x->on_device ? dl : hl;
+    for (int k = 0; k <= node->n_inputs; k++) {
+      int t = k < node->n_inputs ? node->inputs[k] : x->residual;
+      if (t < 0 || s->tensors[t].is_const) continue;
+      if (last[t] == -2) {
+        /* the copy arrives for its first reader on this side, read from the home side,
+         * which must keep the value until then */
+        first[t] = e;
+        int p = s->tensors[t].producer_exec;
+        bool home_dev = p >= 0 && s->exec[p].on_device;
+        int *home_last = home_dev ? dl : hl;
+        if (home_dev != x->on_device && home_last[t] < e) home_last[t] = e;
+      }
+      if (last[t] < e) last[t] = e;
+    }
+    for (int k = 0; k < node->n_outputs; k++) {
+      int t = exec_output(x, k);
+      if (t < 0) continue;
+      first[t] = e;
+      last[t] = e;
+      s->tensors[t].producer_exec = e;
+    }
+  }
+  for (int k = 0; k < g->n_outputs; k++) {
+    int t = g->outputs[k];
+    if (s->tensors[t].is_const) continue;
+    if (hl[t] == -2) {
+      hf[t] = s->n_exec;
+      if (dl[t] >= 0) dl[t] = s->n_exec; /* downloaded after the last node */
+    }
+    hl[t] = s->n_exec;
+  }
+  int m = 0;
+  for (int t = 0; t < n; t++)
+    if (!s->tensors[t].is_const && hl[t] >= -1 &&
+        (g->tensors[t].kind == LENS_TENSOR_INPUT || hf[t] >= 0))
+      order[m++] = t;
+  qsort_r(order, (size_t)m, sizeof *order, cmp_size_desc, hsize);
+  size_t total = place_tensors(order, m, hf, hl, hsize, hoff);
+  for (int t = 0; t < n; t++) {
+    s->tensors[t].offset = hoff[t];
+    s->tensors[t].first_step = hf[t];
+    s->tensors[t].last_step = hl[t];
+    s->tensors[t].dev_first = df[t];
+    s->tensors[t].dev_last = dl[t];
+  }
   s->arena_bytes = total;
   s->arena = aligned_zalloc(total);
-  if (!s->arena) return lens_error_oom();
+  if (!s->arena) {
+    st = lens_error_oom();
+    goto done;
+  }
   for (int t = 0; t < n; t++)
     if (s->tensors[t].offset >= 0) s->tensors[t].data = s->arena + s->tensors[t].offset;
+  if (s->backend) {
+    m = 0;
+    for (int t = 0; t < n; t++)
+      if (!s->tensors[t].is_const && dl[t] >= 0) order[m++] = t;
+    qsort_r(order, (size_t)m, sizeof *order, cmp_size_desc, dsize);
+    s->dev_arena_bytes = place_tensors(order, m, df, dl, dsize, doff);
+    for (int t = 0; t < n; t++)
+      if (doff[t] >= 0) s->tensors[t].dev_offset = doff[t] / (int64_t)es;
+    if (m && (st = s->backend->alloc(s->dev, s->dev_arena_bytes, &s->dev_arena))) goto done;
+  }
   size_t scratch = 0;
   for (int e = 0; e < s->n_exec; e++)
     if (s->exec[e].scratch_bytes > scratch) scratch = s->exec[e].scratch_bytes;
   s->scratch_bytes = scratch;
   if (scratch) {
     s->scratch = aligned_zalloc(scratch);
-    if (!s->scratch) return lens_error_oom();
+    if (!s->scratch) st = lens_error_oom();
   }
-  return NULL;
+done:
+  free(hf), free(hl), free(df), free(dl), free(hsize), free(dsize), free(hoff), free(doff);
+  free(order);
+  return st;
 }
 
 /* ---- descriptions, fusion candidates, analysis ---------------------------------------- */
@@ -700,6 +889,8 @@ lens_status *lens_model_analyze(const lens_model *model, const lens_session_opti
   if (options) o = *options;
   else lens_session_options_init(&o);
   o.reference_only = true; /* analysis needs shapes and the plan, not packed weights */
+  o.device = NULL;          /* ... nor a device */
+  o.precision = NULL;
   o.threads = 1;
   lens_session *s = NULL;
   LENS_TRY(lens_session_create(model, &o, &s));
@@ -735,9 +926,23 @@ lens_status *lens_session_create(const lens_model *model, const lens_session_opt
   lens_session_options defaults;
   lens_session_options_init(&defaults);
   const lens_session_options *o = options ? options : &defaults;
-  if (o->device && strcmp(o->device, "cpu") != 0)
-    return lens_error(LENS_ERR_UNSUPPORTED, "device '%s' is not available (this build has: cpu)",
-                      o->device);
+  const char *device = o->device ? o->device : "cpu";
+  bool gpu = strcmp(device, "gpu") == 0 || strncmp(device, "gpu.", 4) == 0 ||
+             strncmp(device, "gpu:", 4) == 0;
+  if (!gpu && strcmp(device, "cpu") != 0)
+    return lens_error(LENS_ERR_UNSUPPORTED,
+                      "device '%s' is not available (devices: cpu, gpu, gpu.N, gpu:NAME)",
+                      device);
+  const char *precision = o->precision ? o->precision : "fp32";
+  if (strcmp(precision, "fp32") != 0 && strcmp(precision, "fp16") != 0)
+    return lens_error(LENS_ERR_INVALID_ARGUMENT, "precision '%s' is not fp32 or fp16",
+                      precision);
+  if (!gpu && strcmp(precision, "fp32") != 0)
+    return lens_error(LENS_ERR_UNSUPPORTED,
+                      "precision '%s' needs device gpu; the CPU computes in fp32", precision);
+  if (gpu && !lens_opencl_backend())
+    return lens_error(LENS_ERR_UNSUPPORTED,
+                      "device '%s' is not available: liblens was built without OpenCL", device);
   if (o->threads > 256)
     return lens_error(LENS_ERR_INVALID_ARGUMENT, "threads=%d is more than 256", o->threads);
   lens_session *s = calloc(1, sizeof *s);
@@ -746,8 +951,18 @@ lens_status *lens_session_create(const lens_model *model, const lens_session_opt
   lens_model_retain(model);
   s->graph = &model->graph;
   s->profile = o->profile;
+  s->precision = strcmp(precision, "fp16") == 0 ? "fp16" : "fp32";
   const lens_graph *g = s->graph;
   lens_status *st = NULL;
+  if (gpu) {
+    s->backend = lens_opencl_backend();
+    st = s->backend->open(device, s->precision, &s->dev);
+    if (st) {
+      s->backend = NULL;
+      lens_session_free(s);
+      return st;
+    }
+  }
   s->tensors = calloc((size_t)g->n_tensors + 1, sizeof *s->tensors);
   s->in_desc = calloc((size_t)g->n_inputs + 1, sizeof *s->in_desc);
   s->out_desc = calloc((size_t)g->n_outputs + 1, sizeof *s->out_desc);
@@ -769,7 +984,18 @@ lens_status *lens_session_create(const lens_model *model, const lens_session_opt
   if (!st) st = bind_inputs(s, o);
   if (!st) st = infer_and_fold(s, o);
   if (!st) st = lens_threadpool_create(o->threads, &s->pool);
+  if (!st && s->backend && (s->dynamic || o->reference_only)) {
+    /* shapes known only at run time (or reference kernels asked for): all on the CPU */
+    s->note = s->dynamic ? "dynamic-shape session: every node runs on the CPU"
+                         : "reference_only: every node runs on the CPU";
+    s->backend->close(s->dev);
+    s->backend = NULL;
+    s->dev = NULL;
+  }
+  if (!st && s->backend) assign_devices(s);
   if (!st && !s->dynamic && !o->reference_only) st = fuse_epilogues(s);
+  if (!st && s->backend) st = fuse_unary_chains(s);
+  if (!st && s->backend) st = prepare_devices(s);
   if (!st && !s->dynamic) st = plan_memory(s);
   if (!st) st = describe_nodes(s);
   if (st) {
@@ -797,6 +1023,13 @@ void lens_session_free(lens_session *s) {
     free(s->exec[e].out_desc);
     free(s->exec[e].fused_nodes);
   }
+  for (int e = 0; s->exec && e < s->n_exec; e++)
+    if (s->exec[e].dev_state) {
+      if (s->backend->release) s->backend->release(s->exec[e].dev_state);
+      else free(s->exec[e].dev_state);
+    }
+  if (s->dev_arena) s->backend->free(s->dev, s->dev_arena);
+  if (s->dev) s->backend->close(s->dev);
   for (int e = 0; s->exec && e < s->n_exec; e++)
     if (s->exec[e].kernel_state) {
       if (s->exec[e].kernel->release) s->exec[e].kernel->release(s->exec[e].kernel_state);
@@ -833,8 +1066,18 @@ lens_status *lens_session_node_profile(const lens_session *s, size_t i, lens_nod
   const exec_node *e = &s->exec[i];
   out->node_name = e->node->name;
   out->op_type = e->node->op_type;
-  out->kernel = e->kernel ? e->kernel->name : "reference";
-  out->precision = e->kernel ? e->kernel->precision : "fp32";
+  out->kernel = e->on_device ? s->backend->kernel_name(e->dev_state)
+               : e->kernel  ? e->kernel->name
+                            : "reference";
+  out->precision = e->on_device ? s->precision : e->kernel ? e->kernel->precision : "fp32";
+  out->device = e->on_device ? "gpu" : "cpu";
+  out->transfer_ns = e->transfer_ns;
+  out->transfer_bytes = e->transfer_bytes;
+  out->note = s->note ? s->note
+              : s->backend && !e->on_device
+                  ? "the OpenCL backend has no kernel for this node (shapes, types or "
+                    "attributes); it ran on the CPU"
+                  : NULL;
   out->flops = e->flops;
   out->iops = e->iops;
   out->parameters = e->parameters;
@@ -948,6 +1191,121 @@ static lens_status *run_dynamic_node(lens_session *s, exec_node *e, lens_value *
   return NULL;
 }
 
+static void describe_outputs(const lens_session *s, lens_tensor *outputs, size_t n_outputs) {
+  for (size_t i = 0; i < n_outputs; i++) {
+    const session_tensor *t = &s->tensors[s->graph->outputs[i]];
+    lens_tensor *o = &outputs[i];
+    memset(o, 0, sizeof *o);
+    o->dtype = t->dtype;
+    o->rank = t->rank;
+    memcpy(o->dims, t->dims, sizeof o->dims);
+    o->data = t->data;
+    o->nbytes = t->nbytes;
+  }
+}
+
+static size_t float_elements(const session_tensor *t) { return t->nbytes / sizeof(float); }
+
+/* Makes tensor t's value present on the side a node runs on (copying it across). */
+static lens_status *stage(lens_session *s, exec_node *x, int t, bool on_device) {
+  session_tensor *v = &s->tensors[t];
+  if (v->is_const || (on_device ? v->dev_valid : v->host_valid)) return NULL;
+  uint64_t t0 = s->profile ? now_ns() : 0;
+  lens_device_ref ref = {s->dev_arena, (size_t)(v->dev_offset < 0 ? 0 : v->dev_offset)};
+  if (on_device) {
+    if (!v->host_valid || v->dev_offset < 0 || !v->data)
+      return lens_error(LENS_ERR_RUNTIME, "tensor '%s' has no value to upload",
+                        s->graph->tensors[t].name);
+    LENS_TRY(s->backend->upload(s->dev, &ref, v->data, float_elements(v)));
+    v->dev_valid = true;
+  } else {
+    if (!v->dev_valid || !v->data)
+      return lens_error(LENS_ERR_RUNTIME, "tensor '%s' has no value to download",
+                        s->graph->tensors[t].name);
+    LENS_TRY(s->backend->download(s->dev, &ref, v->data, float_elements(v)));
+    v->host_valid = true;
+  }
+  x->transfer_bytes += v->nbytes;
+  if (s->profile) x->transfer_ns += now_ns() - t0;
+  return NULL;
+}
+
+/* A static session with some nodes on the device (inputs already checked). */
+static lens_status *run_with_device(lens_session *s, const lens_tensor *inputs,
+                                    size_t n_inputs, lens_tensor *outputs, size_t n_outputs) {
+  const lens_graph *g = s->graph;
+  for (int t = 0; t < g->n_tensors; t++) {
+    s->tensors[t].host_valid = false;
+    s->tensors[t].dev_valid = false;
+  }
+  for (size_t i = 0; i < n_inputs; i++) {
+    session_tensor *t = &s->tensors[g->inputs[i]];
+    if (t->data && inputs[i].nbytes) memcpy(t->data, inputs[i].data, inputs[i].nbytes);
+    t->host_valid = true;
+  }
+  lens_value in[64], out[64];
+  lens_device_ref din[64], dout[64];
+  for (int e = 0; e < s->n_exec; e++) {
+    exec_node *x = &s->exec[e];
+    const lens_node *node = x->node;
+    for (int k = 0; k < node->n_inputs; k++)
+      if (node->inputs[k] >= 0) LENS_TRY(stage(s, x, node->inputs[k], x->on_device));
+    if (x->residual >= 0) LENS_TRY(stage(s, x, x->residual, x->on_device));
+    uint64_t t0 = s->profile ? now_ns() : 0;
+    lens_status *st;
+    if (x->on_device) {
+      for (int k = 0; k < node->n_inputs; k++) {
+        const session_tensor *v = node->inputs[k] >= 0 ? &s->tensors[node->inputs[k]] : NULL;
+        din[k].mem = v && !v->is_const && v->dev_offset >= 0 ? s->dev_arena : NULL;
+        din[k].offset = din[k].mem ? (size_t)v->dev_offset : 0;
+      }
+      for (int k = 0; k < node->n_outputs; k++) {
+        int t = exec_output(x, k);
+        dout[k].mem = t >= 0 && s->tensors[t].dev_offset >= 0 ? s->dev_arena : NULL;
+        dout[k].offset = dout[k].mem ? (size_t)s->tensors[t].dev_offset : 0;
+      }
+      lens_device_ref res = {NULL, 0};
+      if (x->residual >= 0) {
+        res.mem = s->dev_arena;
+        res.offset = (size_t)s->tensors[x->residual].dev_offset;
+      }
+      st = s->backend->compute(s->dev, x->dev_state, din, dout, &res);
+      if (!st && s->profile) st = s->backend->finish(s->dev);
+    } else {
+      inputs_of(s, node, in);
+      for (int k = 0; k < node->n_outputs; k++) value_of(s, exec_output(x, k), &out[k]);
+      if (x->residual >= 0) x->epilogue.residual = s->tensors[x->residual].data;
+      lens_exec_ctx ctx = {s->pool, s->scratch, s->scratch_bytes, x->kernel_state,
+                           x->has_epilogue ? &x->epilogue : NULL};
+      st = x->kernel ? x->kernel->compute(node, in, out, &ctx)
+                     : node->def->compute(node, in, out, &ctx);
+    }
+    if (st) {
+      lens_status_free(s->backend->finish(s->dev));
+      return lens_error_wrap(st, "node '%s' on the %s: ", node->name,
+                             x->on_device ? "device" : "CPU");
+    }
+    for (int k = 0; k < node->n_outputs; k++) {
+      int t = exec_output(x, k);
+      if (t < 0) continue;
+      s->tensors[t].host_valid = !x->on_device;
+      s->tensors[t].dev_valid = x->on_device;
+    }
+    if (s->profile) {
+      x->total_ns += now_ns() - t0;
+      x->runs++;
+    }
+  }
+  for (int k = 0; k < g->n_outputs; k++) {
+    int t = g->outputs[k];
+    int p = s->tensors[t].producer_exec;
+    if (p >= 0) LENS_TRY(stage(s, &s->exec[p], t, false));
+  }
+  LENS_TRY(s->backend->finish(s->dev));
+  describe_outputs(s, outputs, n_outputs);
+  return NULL;
+}
+
 lens_status *lens_session_run(lens_session *s, const lens_tensor *inputs, size_t n_inputs,
                               lens_tensor *outputs, size_t n_outputs) {
   if (!s) return lens_error(LENS_ERR_INVALID_ARGUMENT, "session is NULL");
@@ -968,6 +1326,7 @@ lens_status *lens_session_run(lens_session *s, const lens_tensor *inputs, size_t
     }
     if (t->data && inputs[i].nbytes) memcpy(t->data, inputs[i].data, inputs[i].nbytes);
   }
+  if (s->backend) return run_with_device(s, inputs, n_inputs, outputs, n_outputs);
   lens_value in[64], out[64];
   for (int e = 0; e < s->n_exec; e++) {
     exec_node *x = &s->exec[e];

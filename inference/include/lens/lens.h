@@ -139,7 +139,11 @@ typedef struct lens_input_shape {
 } lens_input_shape;
 
 typedef struct lens_session_options {
-  const char *device; /* "cpu" (default when NULL) */
+  /* "cpu" (default when NULL), or an OpenCL device: "gpu" (the first GPU, else the first
+   * OpenCL device of any type: PoCL, for one, is a CPU device), "gpu.N" (as numbered by
+   * lens_device_get_info) or "gpu:NAME" (the first device whose name contains NAME). Nodes
+   * the device cannot run stay on the CPU; profiles say where each node ran. */
+  const char *device;
   int threads;        /* worker threads for one request; <= 0 means 1 */
   const lens_dim_binding *dim_bindings;
   size_t n_dim_bindings;
@@ -147,6 +151,11 @@ typedef struct lens_session_options {
   size_t n_input_shapes;
   bool profile;         /* record per-node time on every run */
   bool reference_only;  /* run every node on its plain reference kernel (for testing) */
+  /* "fp32" (default when NULL) or "fp16" (device gpu only): tensors on the device are
+   * stored as half; devices with cl_khr_fp16 multiply in half inside convolutions and GEMMs
+   * (sums in float), others convert to float for all arithmetic. Host tensors, inputs and
+   * outputs stay float32. */
+  const char *precision;
 } lens_session_options;
 
 void lens_session_options_init(lens_session_options *options);
@@ -188,6 +197,10 @@ typedef struct lens_node_profile {
   const lens_tensor_desc *outputs;
   const char *fused_into; /* a following activation this node could absorb, or NULL */
   const char *fused_nodes; /* nodes the kernel executes inside this one, e.g. "add_3,relu_4" */
+  const char *device;      /* where the node ran: "cpu" or "gpu" */
+  uint64_t transfer_ns;    /* summed over runs: copying its inputs across to where it ran */
+  uint64_t transfer_bytes; /* (and for a graph output it made, back to the host) */
+  const char *note;        /* why a node stayed on the CPU of a gpu session, or NULL */
 } lens_node_profile;
 
 /* Nodes the session executes (after folding), in execution order. */
@@ -213,6 +226,27 @@ lens_status *lens_session_analyze(const lens_session *session, lens_model_analys
 /* Creates a session with options (for the shape bindings), analyses it and frees it. */
 lens_status *lens_model_analyze(const lens_model *model, const lens_session_options *options,
                                 lens_model_analysis *out);
+
+/* ---- Devices (OpenCL) ------------------------------------------------------------------ */
+
+typedef struct lens_device_info {
+  char spec[32];            /* the device string that selects it: "gpu.N" */
+  char name[256];
+  char vendor[256];
+  char driver_version[128];
+  char platform[256];
+  char type[16];            /* "gpu", "cpu" (e.g. PoCL), "accelerator" or "other" */
+  int compute_units;
+  uint64_t global_memory_bytes;
+  uint64_t max_allocation_bytes; /* the largest single buffer (bounds the activation arena) */
+  uint64_t local_memory_bytes;
+  bool fp16;                /* cl_khr_fp16: half arithmetic (without it fp16 is storage only) */
+} lens_device_info;
+
+/* OpenCL devices on this machine, over all platforms (0 when none is installed or liblens
+ * was built without OpenCL). */
+lens_status *lens_device_count(size_t *count);
+lens_status *lens_device_get_info(size_t index, lens_device_info *out);
 
 /* ---- Tensor files (ONNX TensorProto .pb, as in ONNX's test data) ------------------------ */
 
