@@ -125,6 +125,8 @@ static void test_sgemm_crosses_cache_blocks_all_transposes(void) {
       {67, 45, 600, false, false, 1.0f, 0.0f, 0}, {67, 45, 600, true, true, 2.0f, 1.0f, 1},
       {5, 3100, 9, false, true, 1.0f, 0.0f, 3},   {1601, 7, 5, true, false, 1.0f, -1.0f, 0},
       {13, 300, 257, false, false, 0.5f, 2.0f, 2}, {64, 64, 256, true, false, 1.0f, 0.0f, 0},
+      /* few rows: B read in place, past NC and KC, padded rows, a partial last panel */
+      {7, 3100, 300, false, false, 1.0f, 0.5f, 1}, {64, 256, 40, false, false, 1.0f, 0.0f, 0},
   };
   int levels[3], n_levels = isa_levels(levels);
   for (int li = 0; li < n_levels; li++) {

@@ -1,43 +1,248 @@
 /* conv2d_depthwise_direct: 2-D convolution with one input channel per group (depthwise,
- * any channel multiplier), computed directly: each output row accumulates, per kernel tap,
- * a scaled (strided) input row. The row update is compiled per ISA like the GEMM kernels. */
+ * any channel multiplier, stride, dilation and padding), computed directly.
+ *
+ * A band of input rows is copied into a zero-padded buffer on the stack, each row split
+ * into its stride phases (column c goes to phase c % stride, index c / stride), so that
+ * every kernel tap reads a contiguous run for any stride. A block of VL outputs then keeps
+ * its sum in one register over all taps; the bias starts the sum and the fused residual
+ * and activation are applied to each finished row. Compiled per ISA with GCC vector
+ * extensions. Planes too wide for the band buffer take a row-at-a-time path. */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("fp-contract=fast")
+/* short row copies and tails stay inline instead of becoming memcpy/memset calls */
+#pragma GCC optimize("fp-contract=fast", "no-tree-loop-distribute-patterns")
 #endif
 
 #include <string.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+#include "cpu/epilogue.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
 #include "ops/nn_common.h"
 
-typedef void (*row_fn)(float *y, const float *x, int64_t n, int64_t stride, float w);
+/* Floats of the padded band buffer (on each thread's stack; fits in L1). */
+#define BAND_FLOATS 8192
+#define VL_MAX 16
 
-#define LENS_DEFINE_DW_ROW(NAME, ATTR)                                                        \
-  ATTR static void NAME(float *restrict y, const float *restrict x, int64_t n, int64_t stride, \
-                        float w) {                                                            \
-    if (stride == 1) {                                                                        \
-      for (int64_t i = 0; i < n; i++) y[i] += w * x[i];                                       \
-    } else {                                                                                  \
-      for (int64_t i = 0; i < n; i++) y[i] += w * x[i * stride];                              \
+typedef struct dw_job dw_job;
+typedef void (*dw_plane_fn)(const dw_job *j, const float *x, const float *wm, float bias,
+                            float *y, const float *residual);
+
+struct dw_job {
+  lens_window w;
+  const float *x, *wt, *b;
+  float *y;
+  int64_t c_in, m_out;
+  const lens_epilogue *ep;
+  lens_cpu_epilogue_fn epi;
+  dw_plane_fn plane;
+  int64_t phase_len; /* Lp: floats per stride phase of a padded row */
+  int64_t band_rows; /* output rows per band */
+};
+
+/* Padded geometry for vector length vl: Lp per phase, output rows per band (0: too wide). */
+static void band_geometry(const lens_window *w, int vl, int64_t *phase_len, int64_t *rows) {
+  int64_t sw = w->stride[1], sh = w->stride[0];
+  int64_t ow_r = (w->out[1] + vl - 1) / vl * vl;
+  *phase_len = ow_r + ((w->kernel[1] - 1) * w->dilation[1]) / sw + 1;
+  int64_t row_floats = *phase_len * sw;
+  int64_t fixed = (w->kernel[0] - 1) * w->dilation[0] + 1;
+  int64_t max_rows = BAND_FLOATS / row_floats;
+  *rows = max_rows < fixed ? 0 : (max_rows - fixed) / sh + 1;
+  if (*rows > w->out[0]) *rows = w->out[0];
+}
+
+/* Fills padded rows [rho0, rho0 + n) (row rho is input row rho - pad_top) of plane x.
+ * Plain loops, inlined into each ISA's plane function so that they vectorise there. */
+static inline __attribute__((always_inline)) void fill_band(const lens_window *w,
+                                                            const float *restrict x,
+                                                            int64_t rho0, int64_t n,
+                                                            int64_t phase_len,
+                                                            float *restrict buf) {
+  int64_t sw = w->stride[1], ih_n = w->in[0], iw_n = w->in[1], pl = w->pad_begin[1];
+  int64_t row_floats = phase_len * sw;
+  /* per phase p, index i reads input column i * sw + p - pl: inside for i in [lo, hi) */
+  int64_t lo[8], hi[8];
+  for (int64_t p = 0; p < sw; p++) {
+    lo[p] = pl - p <= 0 ? 0 : (pl - p + sw - 1) / sw;
+    hi[p] = iw_n + pl - p <= 0 ? 0 : (iw_n + pl - p + sw - 1) / sw;
+    if (hi[p] > phase_len) hi[p] = phase_len;
+    if (lo[p] > hi[p]) lo[p] = hi[p];
+  }
+  for (int64_t r = 0; r < n; r++) {
+    float *dst = buf + r * row_floats;
+    int64_t ih = rho0 + r - w->pad_begin[0];
+    if (ih < 0 || ih >= ih_n) {
+      for (int64_t i = 0; i < row_floats; i++) dst[i] = 0.0f;
+      continue;
+    }
+    const float *src = x + ih * iw_n;
+    if (sw == 1) {
+      for (int64_t i = 0; i < lo[0]; i++) dst[i] = 0.0f;
+      for (int64_t i = lo[0]; i < hi[0]; i++) dst[i] = src[i - pl];
+      for (int64_t i = hi[0]; i < phase_len; i++) dst[i] = 0.0f;
+      continue;
+    }
+    for (int64_t p = 0; p < sw; p++) {
+      float *ph = dst + p * phase_len;
+      for (int64_t i = 0; i < lo[p]; i++) ph[i] = 0.0f;
+      for (int64_t i = lo[p]; i < hi[p]; i++) ph[i] = src[i * sw + p - pl];
+      for (int64_t i = hi[p]; i < phase_len; i++) ph[i] = 0.0f;
+    }
+  }
+}
+
+/* Stores the first n (< VL) lanes of a vector. */
+#if defined(__x86_64__) || defined(__i386__)
+typedef float vec16 __attribute__((vector_size(64)));
+__attribute__((target("avx512f"))) static inline void store_part_avx512(float *dst, vec16 v,
+                                                                        int64_t n) {
+  _mm512_mask_storeu_ps(dst, (__mmask16)((1u << n) - 1u), (__m512)v);
+}
+#endif
+static inline void store_part_scalar(float *dst, const float *lanes, int64_t n) {
+  for (int64_t i = 0; i < n; i++) dst[i] = lanes[i];
+}
+
+#define LENS_DEFINE_DW_PLANE(NAME, ATTR, VL, STORE_PART)                                      \
+  typedef float NAME##_vec __attribute__((vector_size(VL * sizeof(float))));                  \
+  ATTR static inline void NAME##_store_part(float *dst, NAME##_vec v, int64_t n) {            \
+    STORE_PART;                                                                               \
+  }                                                                                           \
+  ATTR static void NAME(const dw_job *j, const float *x, const float *wm, float bias,         \
+                        float *y, const float *residual) {                                    \
+    const lens_window *w = &j->w;                                                             \
+    int64_t oh_n = w->out[0], ow_n = w->out[1], kh = w->kernel[0], kw = w->kernel[1];         \
+    int64_t sh = w->stride[0], sw = w->stride[1], dh = w->dilation[0], dw = w->dilation[1];   \
+    int64_t lp = j->phase_len, row_floats = lp * sw;                                          \
+    float buf[BAND_FLOATS] __attribute__((aligned(64)));                                      \
+    int64_t tap_off[64];                                                                      \
+    for (int64_t ki = 0; ki < kh; ki++)                                                       \
+      for (int64_t kj = 0; kj < kw; kj++) {                                                   \
+        int64_t t = kj * dw;                                                                  \
+        tap_off[ki * kw + kj] = ki * dh * row_floats + (t % sw) * lp + t / sw;                \
+      }                                                                                       \
+    for (int64_t oh0 = 0; oh0 < oh_n; oh0 += j->band_rows) {                                  \
+      int64_t rows = oh_n - oh0 < j->band_rows ? oh_n - oh0 : j->band_rows;                   \
+      fill_band(w, x, oh0 * sh, (rows - 1) * sh + (kh - 1) * dh + 1, lp, buf);                \
+      int64_t r = 0;                                                                          \
+      /* four output rows at a time: four independent sums per tap */                         \
+      for (; r + 4 <= rows; r += 4) {                                                         \
+        const float *base = buf + r * sh * row_floats;                                        \
+        int64_t rstep = sh * row_floats;                                                      \
+        float *yrow = y + (oh0 + r) * ow_n;                                                   \
+        for (int64_t ow = 0; ow < ow_n; ow += VL) {                                           \
+          NAME##_vec a0 = (NAME##_vec){0} + bias, a1 = a0, a2 = a0, a3 = a0;                  \
+          for (int64_t t = 0; t < kh * kw; t++) {                                             \
+            const float *q = base + tap_off[t] + ow;                                          \
+            NAME##_vec v0, v1, v2, v3;                                                        \
+            memcpy(&v0, q, sizeof v0);                                                        \
+            memcpy(&v1, q + rstep, sizeof v1);                                                \
+            memcpy(&v2, q + 2 * rstep, sizeof v2);                                            \
+            memcpy(&v3, q + 3 * rstep, sizeof v3);                                            \
+            float wt = wm[t];                                                                 \
+            a0 += wt * v0;                                                                    \
+            a1 += wt * v1;                                                                    \
+            a2 += wt * v2;                                                                    \
+            a3 += wt * v3;                                                                    \
+          }                                                                                   \
+          if (ow + VL <= ow_n) {                                                              \
+            memcpy(yrow + ow, &a0, sizeof a0);                                                \
+            memcpy(yrow + ow_n + ow, &a1, sizeof a1);                                         \
+            memcpy(yrow + 2 * ow_n + ow, &a2, sizeof a2);                                     \
+            memcpy(yrow + 3 * ow_n + ow, &a3, sizeof a3);                                     \
+          } else {                                                                            \
+            NAME##_store_part(yrow + ow, a0, ow_n - ow);                                      \
+            NAME##_store_part(yrow + ow_n + ow, a1, ow_n - ow);                               \
+            NAME##_store_part(yrow + 2 * ow_n + ow, a2, ow_n - ow);                           \
+            NAME##_store_part(yrow + 3 * ow_n + ow, a3, ow_n - ow);                           \
+          }                                                                                   \
+        }                                                                                     \
+        if (j->ep)                                                                            \
+          j->epi(j->ep, 0.0f, yrow, residual ? residual + (oh0 + r) * ow_n : NULL,            \
+                 (size_t)(4 * ow_n));                                                         \
+      }                                                                                       \
+      for (; r < rows; r++) {                                                                 \
+        const float *base = buf + r * sh * row_floats;                                        \
+        float *yrow = y + (oh0 + r) * ow_n;                                                   \
+        for (int64_t ow = 0; ow < ow_n; ow += VL) {                                           \
+          NAME##_vec acc = (NAME##_vec){0} + bias;                                            \
+          for (int64_t t = 0; t < kh * kw; t++) {                                             \
+            NAME##_vec v;                                                                     \
+            memcpy(&v, base + tap_off[t] + ow, sizeof v);                                     \
+            acc += wm[t] * v;                                                                 \
+          }                                                                                   \
+          if (ow + VL <= ow_n) memcpy(yrow + ow, &acc, sizeof acc);                           \
+          else NAME##_store_part(yrow + ow, acc, ow_n - ow);                                  \
+        }                                                                                     \
+        if (j->ep)                                                                            \
+          j->epi(j->ep, 0.0f, yrow, residual ? residual + (oh0 + r) * ow_n : NULL,            \
+                 (size_t)ow_n);                                                               \
+      }                                                                                       \
     }                                                                                         \
   }
 
 #if defined(__x86_64__) || defined(__i386__)
-LENS_DEFINE_DW_ROW(dw_row_avx512, __attribute__((target("avx512f"))))
-LENS_DEFINE_DW_ROW(dw_row_avx2, __attribute__((target("avx2,fma"))))
+LENS_DEFINE_DW_PLANE(dw_plane_avx512, __attribute__((target("avx512f"))), 16,
+                     store_part_avx512(dst, v, n))
+LENS_DEFINE_DW_PLANE(dw_plane_avx2, __attribute__((target("avx2,fma"))), 8,
+                     store_part_scalar(dst, (const float *)&v, n))
 #endif
-LENS_DEFINE_DW_ROW(dw_row_baseline, )
+LENS_DEFINE_DW_PLANE(dw_plane_baseline, , 4, store_part_scalar(dst, (const float *)&v, n))
 
-static row_fn current_row_fn(void) {
+/* Output columns [*lo, *hi) whose tap at offset off (kernel column * dilation - pad) reads
+ * inside an input row of iw_n values. */
+static void tap_range(int64_t off, int64_t sw, int64_t iw_n, int64_t ow_n, int64_t *lo,
+                      int64_t *hi) {
+  *lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+  *hi = iw_n - 1 - off < 0 ? 0 : (iw_n - 1 - off) / sw + 1;
+  if (*hi > ow_n) *hi = ow_n;
+  if (*lo > *hi) *lo = *hi;
+}
+
+/* Planes too wide for the band buffer: each output row accumulates, per tap, a scaled
+ * (strided) input row. */
+static void dw_plane_rows(const dw_job *j, const float *x, const float *wm, float bias,
+                          float *y, const float *residual) {
+  const lens_window *w = &j->w;
+  int64_t ih_n = w->in[0], iw_n = w->in[1], oh_n = w->out[0], ow_n = w->out[1];
+  int64_t kh = w->kernel[0], kw = w->kernel[1], sw = w->stride[1];
+  for (int64_t oh = 0; oh < oh_n; oh++) {
+    float *yrow = y + oh * ow_n;
+    for (int64_t ow = 0; ow < ow_n; ow++) yrow[ow] = bias;
+    for (int64_t ki = 0; ki < kh; ki++) {
+      int64_t ih = oh * w->stride[0] - w->pad_begin[0] + ki * w->dilation[0];
+      if (ih < 0 || ih >= ih_n) continue;
+      const float *xrow = x + ih * iw_n;
+      for (int64_t kj = 0; kj < kw; kj++) {
+        int64_t off = kj * w->dilation[1] - w->pad_begin[1], lo, hi;
+        tap_range(off, sw, iw_n, ow_n, &lo, &hi);
+        float wt = wm[ki * kw + kj];
+        for (int64_t ow = lo; ow < hi; ow++) yrow[ow] += wt * xrow[ow * sw + off];
+      }
+    }
+    if (j->ep)
+      j->epi(j->ep, 0.0f, yrow, residual ? residual + oh * ow_n : NULL, (size_t)ow_n);
+  }
+}
+
+static void choose_plane_fn(dw_job *j) {
+  int vl = 4;
+  dw_plane_fn fn = dw_plane_baseline;
 #if defined(__x86_64__) || defined(__i386__)
   switch (lens_cpu_isa()) {
-  case LENS_CPU_ISA_AVX512: return dw_row_avx512;
-  case LENS_CPU_ISA_AVX2: return dw_row_avx2;
+  case LENS_CPU_ISA_AVX512: vl = 16, fn = dw_plane_avx512; break;
+  case LENS_CPU_ISA_AVX2: vl = 8, fn = dw_plane_avx2; break;
   default: break;
   }
 #endif
-  return dw_row_baseline;
+  band_geometry(&j->w, vl, &j->phase_len, &j->band_rows);
+  if (j->band_rows < 1 || j->w.kernel[0] * j->w.kernel[1] > 64 || j->w.stride[1] > 8)
+    fn = dw_plane_rows;
+  j->plane = fn;
 }
 
 static bool dw_supports(const lens_node *node, const lens_value *in, const lens_value *out) {
@@ -54,51 +259,18 @@ static bool dw_supports(const lens_node *node, const lens_value *in, const lens_
   return p->group > 1 && p->group == in[0].dims[1];
 }
 
-typedef struct dw_job {
-  lens_window w;
-  const float *x, *wt, *b;
-  float *y;
-  int64_t c_in, m_out;
-  row_fn row;
-} dw_job;
-
-/* Output columns [*lo, *hi) whose tap at offset off (kernel column * dilation - pad) reads
- * inside an input row of iw_n values. */
-static void tap_range(int64_t off, int64_t sw, int64_t iw_n, int64_t ow_n, int64_t *lo,
-                      int64_t *hi) {
-  *lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-  *hi = iw_n - 1 - off < 0 ? 0 : (iw_n - 1 - off) / sw + 1;
-  if (*hi > ow_n) *hi = ow_n;
-  if (*lo > *hi) *lo = *hi;
-}
-
 /* One (batch, output channel) plane per index. */
 static void dw_planes(void *arg, size_t begin, size_t end) {
   const dw_job *j = arg;
   const lens_window *w = &j->w;
-  int64_t ih_n = w->in[0], iw_n = w->in[1], oh_n = w->out[0], ow_n = w->out[1];
-  int64_t kh = w->kernel[0], kw = w->kernel[1], sw = w->stride[1];
-  int64_t multiplier = j->m_out / j->c_in;
+  int64_t in_hw = w->in[0] * w->in[1], out_hw = w->out[0] * w->out[1];
+  int64_t kk = w->kernel[0] * w->kernel[1], multiplier = j->m_out / j->c_in;
   for (size_t plane = begin; plane < end; plane++) {
     int64_t n = (int64_t)plane / j->m_out, m = (int64_t)plane % j->m_out;
-    const float *x = j->x + (n * j->c_in + m / multiplier) * ih_n * iw_n;
-    const float *wm = j->wt + m * kh * kw;
-    float *y = j->y + (int64_t)plane * oh_n * ow_n;
-    float bias = j->b ? j->b[m] : 0.0f;
-    for (int64_t oh = 0; oh < oh_n; oh++) {
-      float *yrow = y + oh * ow_n;
-      for (int64_t ow = 0; ow < ow_n; ow++) yrow[ow] = bias;
-      for (int64_t ki = 0; ki < kh; ki++) {
-        int64_t ih = oh * w->stride[0] - w->pad_begin[0] + ki * w->dilation[0];
-        if (ih < 0 || ih >= ih_n) continue;
-        const float *xrow = x + ih * iw_n;
-        for (int64_t kj = 0; kj < kw; kj++) {
-          int64_t off = kj * w->dilation[1] - w->pad_begin[1], lo, hi;
-          tap_range(off, sw, iw_n, ow_n, &lo, &hi);
-          if (lo < hi) j->row(yrow + lo, xrow + lo * sw + off, hi - lo, sw, wm[ki * kw + kj]);
-        }
-      }
-    }
+    const float *x = j->x + (n * j->c_in + m / multiplier) * in_hw;
+    int64_t off = (int64_t)plane * out_hw;
+    const float *res = j->ep && j->ep->residual ? j->ep->residual + off : NULL;
+    j->plane(j, x, j->wt + m * kk, j->b ? j->b[m] : 0.0f, j->y + off, res);
   }
 }
 
@@ -112,8 +284,12 @@ static lens_status *dw_compute(const lens_node *node, const lens_value *in, lens
   job.y = out[0].data;
   job.c_in = in[0].dims[1];
   job.m_out = in[1].dims[0];
-  job.row = current_row_fn();
-  lens_parallel_for(ctx, (size_t)(in[0].dims[0] * job.m_out), dw_planes, &job);
+  job.ep = lens_cpu_epilogue_is_empty(lens_exec_epilogue(ctx)) ? NULL : lens_exec_epilogue(ctx);
+  job.epi = lens_cpu_epilogue_select();
+  choose_plane_fn(&job);
+  size_t planes = (size_t)(in[0].dims[0] * job.m_out);
+  if ((int64_t)planes * job.w.out[0] * job.w.out[1] < 16384) dw_planes(&job, 0, planes);
+  else lens_parallel_for(ctx, planes, dw_planes, &job);
   return NULL;
 }
 
@@ -123,4 +299,5 @@ const lens_kernel lens_kernel_conv2d_depthwise_direct = {
     .precision = "fp32",
     .supports = dw_supports,
     .compute = dw_compute,
+    .fuses = LENS_FUSE_ACTIVATION | LENS_FUSE_RESIDUAL,
 };

@@ -1,7 +1,8 @@
 /* conv2d_im2col_sgemm: 2-D convolution (any groups, strides, dilations, pads) as GEMMs.
  * For each (batch, group), the weights (Mg x Cg*kh*kw, packed once at session creation) are
  * multiplied with im2col columns of the input, built a band of output rows at a time into
- * the scratch buffer. A 1x1, stride-1, unpadded convolution multiplies the input directly. */
+ * the scratch buffer. A 1x1, stride-1, unpadded convolution multiplies the input directly.
+ * Bias, a fused residual and activation are applied to each GEMM tile as it is finished. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,11 +163,6 @@ static void im2col_rows(void *arg, size_t begin, size_t end) {
   }
 }
 
-static void add_bias(float *y, int64_t rows, int64_t cols, int64_t ld, const float *bias) {
-  for (int64_t i = 0; i < rows; i++)
-    for (int64_t j = 0; j < cols; j++) y[i * ld + j] += bias[i];
-}
-
 static lens_status *conv_compute_kernel(const lens_node *node, const lens_value *in,
                                         lens_value *out, lens_exec_ctx *ctx) {
   conv_plan p;
@@ -190,18 +186,22 @@ static lens_status *conv_compute_kernel(const lens_node *node, const lens_value 
   }
   size_t per_group = lens_sgemm_packed_a_floats(p.mg, p.kg);
   const float *x = in[0].data, *bias = lens_node_has_input(node, in, 2) ? in[2].data : NULL;
+  const lens_epilogue *ep = lens_exec_epilogue(ctx);
   float *y = out[0].data;
   int64_t ow = p.w.out[1];
   for (int64_t n = 0; n < p.batch; n++) {
     for (int64_t g = 0; g < p.group; g++) {
       const float *xg = x + (n * p.c_in + g * p.cg) * p.in_hw;
-      float *yg = y + (n * p.m_out + g * p.mg) * p.out_hw;
+      int64_t y_off = (n * p.m_out + g * p.mg) * p.out_hw;
+      float *yg = y + y_off;
       const float *wg = packed_w + (size_t)g * per_group;
-      const float *bg = bias ? bias + g * p.mg : NULL;
+      /* bias, residual and activation on each finished tile */
+      lens_sgemm_epilogue epi = {bias ? bias + g * p.mg : NULL,
+                                 ep && ep->residual ? ep->residual + y_off : NULL, ep};
+      const lens_sgemm_epilogue *epi_or_null = epi.bias || ep ? &epi : NULL;
       if (p.direct) {
-        lens_sgemm_prepacked(ctx, false, p.mg, p.out_hw, p.kg, 1.0f, wg, xg, p.in_hw, 0.0f, yg,
-                             p.out_hw, ws);
-        if (bg) add_bias(yg, p.mg, p.out_hw, p.out_hw, bg);
+        lens_sgemm_prepacked_epilogue(ctx, false, p.mg, p.out_hw, p.kg, wg, xg, p.in_hw, yg,
+                                      p.out_hw, ws, epi_or_null);
         continue;
       }
       for (int64_t oh0 = 0; oh0 < p.w.out[0]; oh0 += p.band_rows) {
@@ -209,9 +209,11 @@ static lens_status *conv_compute_kernel(const lens_node *node, const lens_value 
         int64_t cols = rows * ow;
         im2col_job job = {&p, xg, col, oh0, rows};
         lens_parallel_for(ctx, (size_t)p.kg, im2col_rows, &job);
-        lens_sgemm_prepacked(ctx, false, p.mg, cols, p.kg, 1.0f, wg, col, cols, 0.0f,
-                             yg + oh0 * ow, p.out_hw, ws);
-        if (bg) add_bias(yg + oh0 * ow, p.mg, cols, p.out_hw, bg);
+        lens_sgemm_epilogue band = epi;
+        if (band.residual) band.residual += oh0 * ow;
+        lens_sgemm_prepacked_epilogue(ctx, false, p.mg, cols, p.kg, wg, col, cols,
+                                      yg + oh0 * ow, p.out_hw, ws,
+                                      epi_or_null ? &band : NULL);
       }
     }
   }
@@ -227,4 +229,5 @@ const lens_kernel lens_kernel_conv2d_im2col_sgemm = {
     .release = conv_release,
     .scratch_bytes = conv_scratch,
     .compute = conv_compute_kernel,
+    .fuses = LENS_FUSE_ACTIVATION | LENS_FUSE_RESIDUAL,
 };

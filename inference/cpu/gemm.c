@@ -11,6 +11,8 @@
 
 #include "cpu/gemm.h"
 
+#include "cpu/epilogue.h"
+
 #include <string.h>
 
 #define MR LENS_SGEMM_MR
@@ -20,19 +22,23 @@
 #define MB 1536     /* rows of one packed A block (a multiple of MR) */
 #define TASK_ROWS 96 /* rows of C per parallel task (a multiple of MR) */
 
+/* Up to this many rows of C, B (not transposed) is read in place instead of packed. */
+#define B_IN_PLACE_MAX_M 64
+
 /* Below this many multiply-adds a call runs on the calling thread only. */
 #define SERIAL_MACS (96.0 * 96.0 * 96.0)
 
-typedef void (*ukr_fn)(int64_t kc, const float *pa, const float *pb, float *c, int64_t ldc,
-                       int mr, int nr, float alpha, float beta);
+typedef void (*ukr_fn)(int64_t kc, const float *pa, const float *pb, int64_t ldpb, float *c,
+                       int64_t ldc, int mr, int nr, float alpha, float beta);
 
 /* C[0:mr, 0:nr] = alpha * acc + beta * C (C not read when beta == 0), acc being the MR x NR
- * product of the packed panels pa (kc x MR) and pb (kc x NR). */
+ * product of the packed panel pa (kc x MR) and pb (kc rows of NR, ldpb apart: NR when
+ * packed, B's own leading dimension when read in place). */
 #define LENS_DEFINE_UKR(NAME, ATTR, VL, NV)                                                   \
   typedef float NAME##_vec __attribute__((vector_size(VL * sizeof(float))));                  \
   ATTR static void NAME(int64_t kc, const float *restrict pa, const float *restrict pb,       \
-                        float *restrict c, int64_t ldc, int mr, int nr, float alpha,          \
-                        float beta) {                                                         \
+                        int64_t ldpb, float *restrict c, int64_t ldc, int mr, int nr,         \
+                        float alpha, float beta) {                                            \
     enum { NR = VL * NV };                                                                    \
     NAME##_vec acc[MR][NV];                                                                   \
     for (int i = 0; i < MR; i++)                                                              \
@@ -45,7 +51,7 @@ typedef void (*ukr_fn)(int64_t kc, const float *pa, const float *pb, float *c, i
         for (int v = 0; v < NV; v++) acc[i][v] += av * bv[v];                                 \
       }                                                                                       \
       pa += MR;                                                                               \
-      pb += NR;                                                                               \
+      pb += ldpb;                                                                             \
     }                                                                                         \
     if (mr == MR && nr == NR) {                                                               \
       for (int i = 0; i < MR; i++)                                                            \
@@ -231,14 +237,20 @@ typedef struct sgemm_run {
   const float *cur_a; /* packed panels of the current (pc, ic) block */
   int64_t task_cols;  /* columns of C per task (a multiple of NR) */
   int64_t tasks_m;
+  bool b_in_place; /* full panels of B are read where they are, not packed */
+  const lens_sgemm_epilogue *epi; /* applied to each tile after the last K block */
+  lens_cpu_epilogue_fn epi_fn;
 } sgemm_run;
 
 static void pack_b_panels(void *arg, size_t begin, size_t end) {
   const sgemm_run *r = arg;
   int nr = r->isa->nr;
-  for (size_t q = begin; q < end; q++)
-    pack_b_panel(r->trans_b, r->b, r->ldb, r->n, r->jc + (int64_t)q * nr, r->pc, r->kc, nr,
+  for (size_t q = begin; q < end; q++) {
+    int64_t j0 = r->jc + (int64_t)q * nr;
+    if (r->b_in_place && j0 + nr <= r->jc + r->nc) continue;
+    pack_b_panel(r->trans_b, r->b, r->ldb, r->n, j0, r->pc, r->kc, nr,
                  r->ws_b + (int64_t)q * nr * r->kc);
+  }
 }
 
 static void pack_a_panels(void *arg, size_t begin, size_t end) {
@@ -254,6 +266,7 @@ static void compute_tasks(void *arg, size_t begin, size_t end) {
   ukr_fn ukr = r->isa->ukr;
   /* The first K block applies beta; later ones accumulate. */
   float beta = r->pc == 0 ? r->beta : 1.0f;
+  const lens_sgemm_epilogue *epi = r->pc + r->kc >= r->k ? r->epi : NULL;
   for (size_t t = begin; t < end; t++) {
     int64_t tm = (int64_t)t % r->tasks_m, tn = (int64_t)t / r->tasks_m;
     int64_t i_begin = tm * TASK_ROWS, i_end = min64(i_begin + TASK_ROWS, r->mb);
@@ -261,11 +274,22 @@ static void compute_tasks(void *arg, size_t begin, size_t end) {
     for (int64_t j = j_begin; j < j_end; j += nr) {
       const float *pb = r->ws_b + j * r->kc;
       int cols = (int)min64(nr, r->nc - j);
+      int64_t ldpb = nr;
+      if (r->b_in_place && cols == nr) {
+        pb = r->b + r->pc * r->ldb + r->jc + j;
+        ldpb = r->ldb;
+      }
       for (int64_t i = i_begin; i < i_end; i += MR) {
         const float *pa = r->cur_a + i * r->kc;
         int rows = (int)min64(MR, r->mb - i);
         float *c = r->c + (r->ic + i) * r->ldc + r->jc + j;
-        ukr(r->kc, pa, pb, c, r->ldc, rows, cols, r->alpha, beta);
+        ukr(r->kc, pa, pb, ldpb, c, r->ldc, rows, cols, r->alpha, beta);
+        if (epi) {
+          int64_t row0 = r->ic + i, off = row0 * r->ldc + r->jc + j;
+          for (int q = 0; q < rows; q++)
+            r->epi_fn(epi->ep, epi->bias ? epi->bias[row0 + q] : 0.0f, c + q * r->ldc,
+                      epi->residual ? epi->residual + off + q * r->ldc : NULL, (size_t)cols);
+        }
       }
     }
   }
@@ -290,6 +314,9 @@ static void sgemm_blocked(lens_exec_ctx *ctx, sgemm_run *r, void *workspace) {
     return;
   }
   int threads = ctx ? lens_exec_threads(ctx) : 1;
+  /* With few rows, packing B costs as much as the product: read it in place, unless its
+   * rows are a multiple of 1 KiB apart and would compete for a few sets of the L1 cache. */
+  r->b_in_place = !r->trans_b && r->m <= B_IN_PLACE_MAX_M && r->ldb % 256 != 0;
   bool serial = threads <= 1 || (double)r->m * (double)r->n * (double)r->k < SERIAL_MACS;
   int nr = r->isa->nr;
   int64_t kc_max = min64(KC, r->k);
@@ -347,5 +374,29 @@ void lens_sgemm_prepacked(lens_exec_ctx *ctx, bool trans_b, int64_t m, int64_t n
       .trans_b = trans_b,
       .packed_a = packed_a, .b = b, .ldb = ldb, .ldc = ldc, .c = c,
   };
+  sgemm_blocked(ctx, &r, workspace);
+}
+
+void lens_sgemm_prepacked_epilogue(lens_exec_ctx *ctx, bool trans_b, int64_t m, int64_t n,
+                                   int64_t k, const float *packed_a, const float *b,
+                                   int64_t ldb, float *c, int64_t ldc, void *workspace,
+                                   const lens_sgemm_epilogue *epilogue) {
+  sgemm_run r = {
+      .isa = current_impl(),
+      .m = m, .n = n, .k = k,
+      .alpha = 1.0f, .beta = 0.0f,
+      .trans_b = trans_b,
+      .packed_a = packed_a, .b = b, .ldb = ldb, .ldc = ldc, .c = c,
+      .epi = epilogue,
+      .epi_fn = lens_cpu_epilogue_select(),
+  };
+  if (k <= 0 && epilogue) {
+    /* no K block runs: C is the epilogue of zero */
+    sgemm_blocked(ctx, &r, workspace);
+    for (int64_t i = 0; i < m; i++)
+      r.epi_fn(epilogue->ep, epilogue->bias ? epilogue->bias[i] : 0.0f, c + i * ldc,
+               epilogue->residual ? epilogue->residual + i * ldc : NULL, (size_t)n);
+    return;
+  }
   sgemm_blocked(ctx, &r, workspace);
 }

@@ -45,4 +45,18 @@ void lens_sgemm_prepacked(lens_exec_ctx *ctx, bool trans_b, int64_t m, int64_t n
                           float alpha, const float *packed_a, const float *b, int64_t ldb,
                           float beta, float *c, int64_t ldc, void *workspace);
 
+/* Work done on each finished tile of C while it is in cache:
+ * C = act(C + bias[row] + residual), the activation and its parameters taken from ep. */
+typedef struct lens_sgemm_epilogue {
+  const float *bias;       /* one value per row of C, or NULL */
+  const float *residual;   /* laid out like C (same ldc), or NULL */
+  const lens_epilogue *ep; /* activation (its residual member is ignored), or NULL */
+} lens_sgemm_epilogue;
+
+/* lens_sgemm_prepacked with alpha 1, beta 0 and an epilogue (NULL: none). */
+void lens_sgemm_prepacked_epilogue(lens_exec_ctx *ctx, bool trans_b, int64_t m, int64_t n,
+                                   int64_t k, const float *packed_a, const float *b,
+                                   int64_t ldb, float *c, int64_t ldc, void *workspace,
+                                   const lens_sgemm_epilogue *epilogue);
+
 #endif

@@ -3,6 +3,7 @@
 
 #include "core/exec.h"
 #include "cpu/gemm.h"
+#include "cpu/gemv.h"
 #include "cpu/kernels.h"
 #include "ops/nn_common.h"
 
@@ -66,6 +67,12 @@ static lens_status *gemm_compute_kernel(const lens_node *node, const lens_value 
     }
     beta = 1.0f;
   }
+  if (d.m == 1) {
+    /* one row of A, contiguous either way (A is 1 x k or k x 1) */
+    lens_sgemv(ctx, p->trans_b, d.n, d.k, p->alpha, in[0].data, in[1].data, in[1].dims[1],
+               beta, y);
+    return NULL;
+  }
   lens_sgemm(ctx, p->trans_a, p->trans_b, d.m, d.n, d.k, p->alpha, in[0].data, in[0].dims[1],
              in[1].data, in[1].dims[1], beta, y, d.n, lens_exec_scratch(ctx));
   return NULL;
@@ -124,6 +131,10 @@ static lens_status *matmul_compute_kernel(const lens_node *node, const lens_valu
   void *ws = lens_exec_scratch(ctx);
   if (matmul_folds(&s)) {
     int64_t m = s.batch * s.m;
+    if (m == 1) {
+      lens_sgemv(ctx, false, s.n, s.k, 1.0f, a, b, s.n, 0.0f, y);
+      return NULL;
+    }
     LENS_TRY(check_scratch(node, "matmul_sgemm", ctx, lens_sgemm_workspace_bytes(m, s.n, s.k)));
     lens_sgemm(ctx, false, false, m, s.n, s.k, 1.0f, a, s.k, b, s.n, 0.0f, y, s.n, ws);
     return NULL;

@@ -5,12 +5,32 @@ extern const lens_kernel lens_kernel_conv2d_depthwise_direct;
 extern const lens_kernel lens_kernel_conv2d_im2col_sgemm;
 extern const lens_kernel lens_kernel_gemm_sgemm;
 extern const lens_kernel lens_kernel_matmul_sgemm;
+extern const lens_kernel lens_kernel_maxpool2d_direct;
+extern const lens_kernel lens_kernel_global_average_pool;
+extern const lens_kernel lens_kernel_batchnorm_affine;
+extern const lens_kernel lens_kernel_conv_transpose2d_sgemm;
+extern const lens_kernel lens_kernel_softmax_lastaxis;
+extern const lens_kernel lens_kernel_add_f32;
+extern const lens_kernel lens_kernel_sub_f32;
+extern const lens_kernel lens_kernel_mul_f32;
+extern const lens_kernel lens_kernel_div_f32;
+extern const lens_kernel lens_kernel_resize_nearest_int;
 
 static const lens_kernel *const cpu_kernels[] = {
     &lens_kernel_conv2d_depthwise_direct,
     &lens_kernel_conv2d_im2col_sgemm,
     &lens_kernel_gemm_sgemm,
     &lens_kernel_matmul_sgemm,
+    &lens_kernel_maxpool2d_direct,
+    &lens_kernel_global_average_pool,
+    &lens_kernel_batchnorm_affine,
+    &lens_kernel_conv_transpose2d_sgemm,
+    &lens_kernel_softmax_lastaxis,
+    &lens_kernel_add_f32,
+    &lens_kernel_sub_f32,
+    &lens_kernel_mul_f32,
+    &lens_kernel_div_f32,
+    &lens_kernel_resize_nearest_int,
 };
 
 const lens_kernel *const *lens_cpu_kernels(size_t *count) {

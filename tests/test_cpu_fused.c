@@ -1,0 +1,784 @@
+/* The fast CPU kernels added for speed, each against its operator's reference kernel on
+ * awkward sizes at every ISA level the machine has, with every fused epilogue (residual,
+ * each activation): conv2d_im2col_sgemm and conv2d_depthwise_direct epilogues,
+ * maxpool2d_direct, global_average_pool, batchnorm_affine, conv_transpose2d_sgemm and the
+ * single-row Gemm / MatMul path; and a session that fuses Conv -> Add -> Relu. */
+#include "core/threadpool.h"
+#include "cpu/gemm.h"
+#include "cpu/kernels.h"
+#include "nn_test_util.h"
+#include "onnx.pb-c.h"
+
+static const lens_kernel *find_kernel(const char *name) {
+  size_t n;
+  const lens_kernel *const *all = lens_cpu_kernels(&n);
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(all[i]->name, name) == 0) return all[i];
+  return NULL;
+}
+
+static int isa_levels(int *levels) {
+  lens_cpu_force_isa(-1);
+  int best = lens_cpu_isa(), n = 0;
+  for (int l = LENS_CPU_ISA_BASELINE; l <= best; l++) levels[n++] = l;
+  return n;
+}
+
+/* The epilogues every fusing kernel is checked with: none, residual alone, each activation
+ * alone, and residual with an activation. */
+static const lens_epilogue epilogues[] = {
+    {NULL, LENS_ACT_NONE, 0, 0},          {NULL, LENS_ACT_RELU, 0, 0},
+    {NULL, LENS_ACT_CLIP, -0.25f, 0.5f},  {NULL, LENS_ACT_SIGMOID, 0, 0},
+    {NULL, LENS_ACT_TANH, 0, 0},          {NULL, LENS_ACT_LEAKYRELU, 0.1f, 0},
+    {NULL, LENS_ACT_HARDSIGMOID, 0.2f, 0.5f}, {NULL, LENS_ACT_HARDSWISH, 0, 0},
+};
+#define N_EPILOGUES (sizeof epilogues / sizeof epilogues[0])
+
+/* Runs the reference op (then the epilogue's plain definition on its output), and the
+ * kernel with the epilogue (residual given when with_residual); returns the worst relative
+ * difference, INFINITY on a failure. Inputs from 1 on are constant when const_weights. */
+static double check_kernel(const char *kernel_name, tnode *t, lens_value *in, int n_in,
+                           bool const_weights, const lens_epilogue *epi, bool with_residual,
+                           lens_exec_ctx *ctx) {
+  const lens_kernel *k = find_kernel(kernel_name);
+  CHECK_MSG(k != NULL, "%s is not registered", kernel_name);
+  if (!k) return INFINITY;
+  lens_value ref[1];
+  lens_status *st = trun(t, in, ref, 1, NULL);
+  if (st) {
+    fprintf(stderr, "  reference failed: %s\n", lens_status_message(st));
+    lens_status_free(st);
+    tfree_outputs(ref, 1);
+    return INFINITY;
+  }
+  int64_t n = lens_value_elements(&ref[0]);
+  float *residual = NULL;
+  lens_epilogue ep = epi ? *epi : (lens_epilogue){0};
+  if (with_residual) {
+    residual = malloc(sizeof(float) * (size_t)(n + 1));
+    fill_random(residual, n, 77);
+    ep.residual = residual;
+  }
+  bool has_ep = epi || with_residual;
+  if (has_ep) lens_epilogue_apply(&ep, ref[0].data, 0, (size_t)n);
+  lens_value fast = ref[0];
+  fast.data = malloc(tval_bytes(&ref[0]) + 64);
+  memset(fast.data, 0xff, tval_bytes(&ref[0])); /* NaN: every output must be written */
+  double worst = INFINITY;
+  lens_value prep_in[8];
+  memcpy(prep_in, in, sizeof *in * (size_t)n_in);
+  prep_in[0].data = NULL;
+  if (!const_weights)
+    for (int i = 1; i < n_in; i++) prep_in[i].data = NULL;
+  void *state = NULL;
+  if (!k->supports(&t->node, prep_in, &fast)) {
+    fprintf(stderr, "  %s does not support this case\n", kernel_name);
+    goto done;
+  }
+  if (has_ep && !k->fuses) {
+    fprintf(stderr, "  %s does not fuse epilogues\n", kernel_name);
+    goto done;
+  }
+  if (k->prepare && (st = k->prepare(&t->node, prep_in, &fast, &state))) {
+    fprintf(stderr, "  prepare failed: %s\n", lens_status_message(st));
+    lens_status_free(st);
+    goto done;
+  }
+  size_t scratch = k->scratch_bytes ? k->scratch_bytes(&t->node, prep_in, &fast) : 0;
+  lens_exec_ctx local = {0};
+  if (!ctx) ctx = &local;
+  ctx->scratch = scratch ? aligned_alloc(64, (scratch + 63) / 64 * 64) : NULL;
+  ctx->scratch_bytes = scratch;
+  ctx->kernel_state = state;
+  ctx->epilogue = has_ep ? &ep : NULL;
+  st = k->compute(&t->node, in, &fast, ctx);
+  free(ctx->scratch);
+  ctx->scratch = NULL;
+  ctx->scratch_bytes = 0;
+  ctx->kernel_state = NULL;
+  ctx->epilogue = NULL;
+  if (k->release) k->release(state);
+  else free(state);
+  if (st) {
+    fprintf(stderr, "  compute failed: %s\n", lens_status_message(st));
+    lens_status_free(st);
+    goto done;
+  }
+  worst = max_rel_diff(fast.data, ref[0].data, n);
+done:
+  free(fast.data);
+  free(residual);
+  tfree_outputs(ref, 1);
+  return worst;
+}
+
+/* ---- convolutions with epilogues -------------------------------------------------------- */
+
+typedef struct conv_case {
+  int64_t n, c, h, w, m, kh, kw;
+  int64_t stride, dilation, group;
+  int64_t pads[4];
+  bool bias;
+} conv_case;
+
+static double run_conv(const char *kernel, const conv_case *cc, const lens_epilogue *ep,
+                       bool residual, bool const_weights, lens_exec_ctx *ctx) {
+  int64_t cg = cc->c / cc->group;
+  int64_t xd[4] = {cc->n, cc->c, cc->h, cc->w}, wd[4] = {cc->m, cg, cc->kh, cc->kw};
+  int64_t bd[1] = {cc->m};
+  int64_t xn = cc->n * cc->c * cc->h * cc->w, wn = cc->m * cg * cc->kh * cc->kw;
+  float *x = malloc(sizeof(float) * (size_t)xn), *w = malloc(sizeof(float) * (size_t)wn);
+  float *b = malloc(sizeof(float) * (size_t)cc->m);
+  fill_random(x, xn, 1);
+  fill_random(w, wn, 2);
+  fill_random(b, cc->m, 3);
+  int64_t strides[2] = {cc->stride, cc->stride}, dil[2] = {cc->dilation, cc->dilation};
+  tnode t;
+  tnode_init(&t, "Conv", 11, cc->bias ? 3 : 2, 1);
+  tnode_ints(&t, "strides", strides, 2);
+  tnode_ints(&t, "dilations", dil, 2);
+  tnode_int(&t, "group", cc->group);
+  tnode_ints(&t, "pads", cc->pads, 4);
+  lens_value in[3] = {tval(LENS_DTYPE_FLOAT32, 4, xd, x), tval(LENS_DTYPE_FLOAT32, 4, wd, w),
+                      cc->bias ? tval(LENS_DTYPE_FLOAT32, 1, bd, b) : tnone()};
+  double diff =
+      check_kernel(kernel, &t, in, cc->bias ? 3 : 2, const_weights, ep, residual, ctx);
+  tnode_free(&t);
+  free(x);
+  free(w);
+  free(b);
+  return diff;
+}
+
+static const conv_case gemm_conv_cases[] = {
+    {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true},   /* 3x3 pad 1 */
+    {2, 4, 5, 5, 6, 1, 1, 1, 1, 1, {0, 0, 0, 0}, true},   /* 1x1 direct, batch 2 */
+    {1, 5, 6, 7, 65, 2, 3, 1, 1, 1, {0, 1, 1, 0}, false}, /* M past a panel */
+    {1, 16, 9, 9, 16, 3, 3, 1, 1, 4, {1, 1, 1, 1}, true}, /* groups of 4 */
+    {1, 6, 9, 10, 4, 3, 2, 2, 2, 2, {2, 1, 0, 3}, true},  /* groups, stride 2, dilation 2 */
+    {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, true},   /* all ones */
+    {1, 7, 13, 37, 33, 1, 1, 1, 1, 1, {0, 0, 0, 0}, true}, /* N past a 32-wide panel */
+};
+
+static const conv_case depthwise_cases[] = {
+    {1, 8, 11, 13, 8, 3, 3, 2, 1, 8, {1, 1, 1, 1}, true},
+    {2, 5, 7, 6, 5, 3, 3, 1, 1, 5, {1, 1, 1, 1}, false},
+    {1, 4, 9, 17, 8, 3, 3, 1, 2, 4, {2, 0, 1, 3}, true},   /* multiplier 2, dilated */
+    {1, 3, 31, 33, 3, 5, 5, 2, 1, 3, {2, 2, 2, 2}, true},  /* 5x5 stride 2 */
+    {1, 3, 4, 4, 3, 5, 5, 1, 1, 3, {2, 2, 2, 2}, true},    /* kernel wider than X */
+    {1, 2, 1, 65, 2, 1, 7, 3, 1, 2, {0, 3, 0, 3}, false},  /* stride 3 */
+    {1, 2, 6, 6, 2, 3, 3, 1, 1, 2, {3, 3, 3, 3}, true},    /* pads past the kernel */
+    {1, 3, 17, 47, 3, 3, 3, 1, 1, 3, {1, 1, 1, 1}, true},  /* tails of every width */
+    {1, 2, 5, 3000, 2, 3, 3, 1, 1, 2, {1, 1, 1, 1}, true}, /* too wide for a band */
+    {1, 2, 40, 33, 2, 3, 3, 2, 1, 2, {0, 0, 1, 1}, true},  /* several bands, odd pads */
+};
+
+static void check_conv_cases(const char *kernel, const conv_case *cases, size_t n_cases) {
+  int levels[3], n_levels = isa_levels(levels);
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    for (size_t i = 0; i < n_cases; i++)
+      for (size_t e = 0; e <= N_EPILOGUES; e++)
+        for (int r = 0; r < 2; r++) {
+          const lens_epilogue *ep = e < N_EPILOGUES ? &epilogues[e] : NULL;
+          double diff = run_conv(kernel, &cases[i], ep, r == 1, (i + e) % 2 == 0, NULL);
+          CHECK_MSG(diff <= 2e-5, "%s case %zu epilogue %zu residual %d isa %s: diff %g",
+                    kernel, i, e, r, lens_cpu_isa_name(levels[li]), diff);
+        }
+  }
+  lens_cpu_force_isa(-1);
+  lens_threadpool *pool = NULL;
+  CHECK_OK(lens_threadpool_create(3, &pool));
+  lens_exec_ctx ctx = {0};
+  ctx.pool = pool;
+  for (size_t i = 0; i < n_cases; i++) {
+    double diff = run_conv(kernel, &cases[i], &epilogues[2], true, true, &ctx);
+    CHECK_MSG(diff <= 2e-5, "%s case %zu with 3 threads: diff %g", kernel, i, diff);
+  }
+  lens_threadpool_free(pool);
+}
+
+static void test_conv2d_im2col_sgemm_applies_every_epilogue(void) {
+  check_conv_cases("conv2d_im2col_sgemm", gemm_conv_cases,
+                   sizeof gemm_conv_cases / sizeof gemm_conv_cases[0]);
+}
+
+static void test_conv2d_depthwise_direct_applies_every_epilogue(void) {
+  check_conv_cases("conv2d_depthwise_direct", depthwise_cases,
+                   sizeof depthwise_cases / sizeof depthwise_cases[0]);
+}
+
+/* ---- pooling ---------------------------------------------------------------------------- */
+
+typedef struct pool_case {
+  int64_t n, c, h, w, kh, kw, sh, sw, dil;
+  int64_t pads[4];
+  int64_t ceil_mode;
+} pool_case;
+
+static const pool_case pool_cases[] = {
+    {1, 3, 112, 112, 3, 3, 2, 2, 1, {1, 1, 1, 1}, 0}, /* resnet stem */
+    {1, 2, 111, 111, 3, 3, 2, 2, 1, {0, 0, 0, 0}, 1}, /* squeezenet, ceil_mode */
+    {2, 3, 7, 5, 2, 2, 2, 2, 1, {0, 0, 0, 0}, 0},
+    {1, 1, 1, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 0},
+    {1, 4, 17, 19, 3, 2, 1, 3, 2, {1, 0, 2, 1}, 1},   /* dilation, odd pads */
+    {1, 2, 5, 37, 5, 5, 1, 1, 1, {2, 2, 2, 2}, 0},    /* 5x5 same */
+    {1, 2, 3, 3, 3, 3, 1, 1, 1, {2, 2, 2, 2}, 0},     /* windows in the padding */
+    {1, 1, 3, 5000, 3, 3, 2, 2, 1, {1, 1, 1, 1}, 0},  /* too wide for the two-pass path */
+    {1, 2, 9, 40, 3, 4, 3, 3, 1, {0, 2, 1, 1}, 1},    /* stride 3, ceil_mode */
+};
+
+static void test_maxpool2d_direct_matches_reference(void) {
+  int levels[3], n_levels = isa_levels(levels);
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    for (size_t i = 0; i < sizeof pool_cases / sizeof pool_cases[0]; i++) {
+      const pool_case *pc = &pool_cases[i];
+      int64_t xd[4] = {pc->n, pc->c, pc->h, pc->w}, xn = pc->n * pc->c * pc->h * pc->w;
+      float *x = malloc(sizeof(float) * (size_t)xn);
+      fill_random(x, xn, (uint32_t)i + 5);
+      int64_t k[2] = {pc->kh, pc->kw}, s[2] = {pc->sh, pc->sw}, d[2] = {pc->dil, pc->dil};
+      tnode t;
+      tnode_init(&t, "MaxPool", 12, 1, 1);
+      tnode_ints(&t, "kernel_shape", k, 2);
+      tnode_ints(&t, "strides", s, 2);
+      tnode_ints(&t, "dilations", d, 2);
+      tnode_ints(&t, "pads", pc->pads, 4);
+      tnode_int(&t, "ceil_mode", pc->ceil_mode);
+      lens_value in[1] = {tval(LENS_DTYPE_FLOAT32, 4, xd, x)};
+      double diff = check_kernel("maxpool2d_direct", &t, in, 1, true, NULL, false, NULL);
+      CHECK_MSG(diff == 0.0, "maxpool case %zu isa %s: diff %g", i,
+                lens_cpu_isa_name(levels[li]), diff);
+      tnode_free(&t);
+      free(x);
+    }
+  }
+  lens_cpu_force_isa(-1);
+  /* The Indices output stays with the reference kernel. */
+  const lens_kernel *k = find_kernel("maxpool2d_direct");
+  int64_t xd[4] = {1, 1, 4, 4}, kk[2] = {2, 2};
+  lens_value in[1] = {tval(LENS_DTYPE_FLOAT32, 4, xd, NULL)};
+  lens_value out[2] = {tval(LENS_DTYPE_FLOAT32, 4, xd, NULL), tval(LENS_DTYPE_INT64, 4, xd, NULL)};
+  tnode t;
+  tnode_init(&t, "MaxPool", 12, 1, 2);
+  tnode_ints(&t, "kernel_shape", kk, 2);
+  if (k) CHECK(!k->supports(&t.node, in, out));
+}
+
+static void test_maxpool2d_direct_propagates_nan(void) {
+  float x[16];
+  fill_random(x, 16, 9);
+  x[5] = NAN;
+  int64_t xd[4] = {1, 1, 4, 4}, kk[2] = {2, 2};
+  tnode t;
+  tnode_init(&t, "MaxPool", 12, 1, 1);
+  tnode_ints(&t, "kernel_shape", kk, 2);
+  lens_value in[1] = {tval(LENS_DTYPE_FLOAT32, 4, xd, x)};
+  lens_value ref[1];
+  CHECK_OK(trun(&t, in, ref, 1, NULL));
+  const lens_kernel *k = find_kernel("maxpool2d_direct");
+  float got[9];
+  lens_value out = ref[0];
+  out.data = got;
+  lens_exec_ctx ctx = {0};
+  if (k) CHECK_OK(k->compute(&t.node, in, &out, &ctx));
+  const float *want = ref[0].data;
+  for (int i = 0; i < 9; i++)
+    CHECK_MSG(isnan(got[i]) == isnan(want[i]) && (isnan(got[i]) || got[i] == want[i]),
+              "output %d: %g, expected %g", i, got[i], want[i]);
+  tfree_outputs(ref, 1);
+  tnode_free(&t);
+}
+
+static void test_global_average_pool_matches_reference(void) {
+  static const int64_t shapes[][4] = {{1, 3, 7, 7}, {2, 5, 1, 1}, {1, 1, 33, 31}, {1, 17, 56, 56}};
+  int levels[3], n_levels = isa_levels(levels);
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+      int64_t xn = shapes[i][0] * shapes[i][1] * shapes[i][2] * shapes[i][3];
+      float *x = malloc(sizeof(float) * (size_t)xn);
+      fill_random(x, xn, (uint32_t)i);
+      tnode t;
+      tnode_init(&t, "GlobalAveragePool", 11, 1, 1);
+      lens_value in[1] = {tval(LENS_DTYPE_FLOAT32, 4, shapes[i], x)};
+      double diff = check_kernel("global_average_pool", &t, in, 1, true, NULL, false, NULL);
+      CHECK_MSG(diff <= 1e-5, "global average pool case %zu isa %s: diff %g", i,
+                lens_cpu_isa_name(levels[li]), diff);
+      tnode_free(&t);
+      free(x);
+    }
+  }
+  lens_cpu_force_isa(-1);
+}
+
+/* ---- BatchNormalization ----------------------------------------------------------------- */
+
+static void test_batchnorm_affine_matches_reference(void) {
+  static const int64_t shapes[][4] = {{1, 3, 7, 9}, {2, 17, 1, 1}, {1, 1, 1, 1}, {1, 24, 40, 41}};
+  int levels[3], n_levels = isa_levels(levels);
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+      int64_t c = shapes[i][1], xn = shapes[i][0] * c * shapes[i][2] * shapes[i][3];
+      float *x = malloc(sizeof(float) * (size_t)xn), *p = malloc(sizeof(float) * (size_t)(4 * c));
+      fill_random(x, xn, (uint32_t)i);
+      fill_random(p, 4 * c, 11);
+      for (int64_t j = 0; j < c; j++) p[3 * c + j] = fabsf(p[3 * c + j]) + 0.1f; /* var */
+      int64_t cd[1] = {c};
+      tnode t;
+      tnode_init(&t, "BatchNormalization", 15, 5, 1);
+      tnode_float(&t, "epsilon", 1e-3f);
+      lens_value in[5] = {tval(LENS_DTYPE_FLOAT32, 4, shapes[i], x),
+                          tval(LENS_DTYPE_FLOAT32, 1, cd, p), tval(LENS_DTYPE_FLOAT32, 1, cd, p + c),
+                          tval(LENS_DTYPE_FLOAT32, 1, cd, p + 2 * c),
+                          tval(LENS_DTYPE_FLOAT32, 1, cd, p + 3 * c)};
+      for (size_t e = 0; e <= N_EPILOGUES; e++) {
+        const lens_epilogue *ep = e < N_EPILOGUES ? &epilogues[e] : NULL;
+        double diff = check_kernel("batchnorm_affine", &t, in, 5, e % 2 == 0, ep, e % 3 == 1,
+                                   NULL);
+        CHECK_MSG(diff <= 2e-5, "batchnorm case %zu epilogue %zu isa %s: diff %g", i, e,
+                  lens_cpu_isa_name(levels[li]), diff);
+      }
+      tnode_free(&t);
+      free(x);
+      free(p);
+    }
+  }
+  lens_cpu_force_isa(-1);
+}
+
+/* ---- ConvTranspose ---------------------------------------------------------------------- */
+
+typedef struct ct_case {
+  int64_t n, c, h, w, m, kh, kw, sh, sw, dil;
+  int64_t pads[4];
+  int64_t out_pad;
+  bool bias;
+} ct_case;
+
+static const ct_case ct_cases[] = {
+    {1, 8, 5, 7, 4, 2, 2, 2, 2, 1, {0, 0, 0, 0}, 0, true},  /* PaddleOCR det: k == s */
+    {2, 3, 4, 4, 5, 3, 3, 1, 1, 1, {1, 1, 1, 1}, 0, true},  /* overlapping taps */
+    {1, 5, 3, 6, 7, 3, 3, 2, 2, 1, {1, 0, 1, 2}, 1, false}, /* output_padding */
+    {1, 2, 5, 5, 3, 3, 2, 3, 2, 2, {0, 1, 2, 0}, 0, true},  /* dilation, uneven strides */
+    {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, 0, true},
+    {1, 33, 9, 11, 17, 4, 4, 4, 4, 1, {0, 0, 0, 0}, 0, true},
+};
+
+static void test_conv_transpose2d_sgemm_matches_reference(void) {
+  int levels[3], n_levels = isa_levels(levels);
+  lens_threadpool *pool = NULL;
+  CHECK_OK(lens_threadpool_create(2, &pool));
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    for (size_t i = 0; i < sizeof ct_cases / sizeof ct_cases[0]; i++) {
+      const ct_case *cc = &ct_cases[i];
+      int64_t xd[4] = {cc->n, cc->c, cc->h, cc->w}, wd[4] = {cc->c, cc->m, cc->kh, cc->kw};
+      int64_t bd[1] = {cc->m}, xn = cc->n * cc->c * cc->h * cc->w;
+      int64_t wn = cc->c * cc->m * cc->kh * cc->kw;
+      float *x = malloc(sizeof(float) * (size_t)xn), *w = malloc(sizeof(float) * (size_t)wn);
+      float *b = malloc(sizeof(float) * (size_t)cc->m);
+      fill_random(x, xn, 21);
+      fill_random(w, wn, 22);
+      fill_random(b, cc->m, 23);
+      int64_t s[2] = {cc->sh, cc->sw}, d[2] = {cc->dil, cc->dil}, op[2] = {cc->out_pad, 0};
+      tnode t;
+      tnode_init(&t, "ConvTranspose", 11, cc->bias ? 3 : 2, 1);
+      tnode_ints(&t, "strides", s, 2);
+      tnode_ints(&t, "dilations", d, 2);
+      tnode_ints(&t, "pads", cc->pads, 4);
+      if (cc->out_pad) tnode_ints(&t, "output_padding", op, 2);
+      lens_value in[3] = {tval(LENS_DTYPE_FLOAT32, 4, xd, x), tval(LENS_DTYPE_FLOAT32, 4, wd, w),
+                          cc->bias ? tval(LENS_DTYPE_FLOAT32, 1, bd, b) : tnone()};
+      for (int e = 0; e < 3; e++) {
+        lens_exec_ctx ctx = {0};
+        ctx.pool = e == 2 ? pool : NULL;
+        const lens_epilogue *ep = e == 1 ? &epilogues[1] : e == 2 ? &epilogues[7] : NULL;
+        double diff = check_kernel("conv_transpose2d_sgemm", &t, in, cc->bias ? 3 : 2, e != 1,
+                                   ep, e == 2, &ctx);
+        CHECK_MSG(diff <= 2e-5, "conv transpose case %zu variant %d isa %s: diff %g", i, e,
+                  lens_cpu_isa_name(levels[li]), diff);
+      }
+      tnode_free(&t);
+      free(x);
+      free(w);
+      free(b);
+    }
+  }
+  lens_cpu_force_isa(-1);
+  lens_threadpool_free(pool);
+  /* Groups and output_shape stay with the reference kernel. */
+  const lens_kernel *k = find_kernel("conv_transpose2d_sgemm");
+  int64_t xd[4] = {1, 4, 3, 3}, wd[4] = {4, 2, 2, 2}, od[4] = {1, 4, 6, 6};
+  lens_value in[2] = {tval(LENS_DTYPE_FLOAT32, 4, xd, NULL), tval(LENS_DTYPE_FLOAT32, 4, wd, NULL)};
+  lens_value out[1] = {tval(LENS_DTYPE_FLOAT32, 4, od, NULL)};
+  tnode t;
+  tnode_init(&t, "ConvTranspose", 11, 2, 1);
+  tnode_int(&t, "group", 2);
+  if (k) CHECK(!k->supports(&t.node, in, out));
+}
+
+/* ---- single-row Gemm and MatMul --------------------------------------------------------- */
+
+static void test_single_row_gemm_and_matmul_match_reference(void) {
+  static const int64_t nk[][2] = {{1, 1}, {1000, 2048}, {7, 65}, {129, 3}, {64, 17}};
+  int levels[3], n_levels = isa_levels(levels);
+  lens_threadpool *pool = NULL;
+  CHECK_OK(lens_threadpool_create(2, &pool));
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    for (size_t i = 0; i < sizeof nk / sizeof nk[0]; i++) {
+      int64_t n = nk[i][0], k = nk[i][1];
+      float *a = malloc(sizeof(float) * (size_t)k), *b = malloc(sizeof(float) * (size_t)(n * k));
+      float *c = malloc(sizeof(float) * (size_t)n);
+      fill_random(a, k, 31);
+      fill_random(b, n * k, 32);
+      fill_random(c, n, 33);
+      for (int tb = 0; tb < 2; tb++) {
+        int64_t ad[2] = {1, k}, bd[2] = {tb ? n : k, tb ? k : n}, cd[1] = {n};
+        tnode t;
+        tnode_init(&t, "Gemm", 13, 3, 1);
+        tnode_int(&t, "transB", tb);
+        tnode_float(&t, "alpha", 0.5f);
+        tnode_float(&t, "beta", 2.0f);
+        lens_value in[3] = {tval(LENS_DTYPE_FLOAT32, 2, ad, a), tval(LENS_DTYPE_FLOAT32, 2, bd, b),
+                            tval(LENS_DTYPE_FLOAT32, 1, cd, c)};
+        lens_exec_ctx ctx = {0};
+        ctx.pool = tb ? pool : NULL;
+        double diff = check_kernel("gemm_sgemm", &t, in, 3, true, NULL, false, &ctx);
+        CHECK_MSG(diff <= 2e-5, "gemm 1x%lldx%lld transB %d isa %s: diff %g", (long long)n,
+                  (long long)k, tb, lens_cpu_isa_name(levels[li]), diff);
+        tnode_free(&t);
+      }
+      int64_t ad[2] = {1, k}, bd[2] = {k, n};
+      tnode t;
+      tnode_init(&t, "MatMul", 13, 2, 1);
+      lens_value in[2] = {tval(LENS_DTYPE_FLOAT32, 2, ad, a), tval(LENS_DTYPE_FLOAT32, 2, bd, b)};
+      double diff = check_kernel("matmul_sgemm", &t, in, 2, true, NULL, false, NULL);
+      CHECK_MSG(diff <= 2e-5, "matmul 1x%lldx%lld isa %s: diff %g", (long long)n, (long long)k,
+                lens_cpu_isa_name(levels[li]), diff);
+      tnode_free(&t);
+      free(a);
+      free(b);
+      free(c);
+    }
+  }
+  lens_cpu_force_isa(-1);
+  lens_threadpool_free(pool);
+}
+
+/* ---- Softmax ---------------------------------------------------------------------------- */
+
+static void test_softmax_lastaxis_matches_reference(void) {
+  static const struct {
+    int rank;
+    int64_t dims[4];
+    int64_t opset, axis;
+  } cases[] = {
+      {3, {1, 40, 6625}, 13, -1}, {4, {1, 8, 40, 40}, 13, 3}, {1, {1}, 13, 0},
+      {3, {2, 3, 17}, 11, 1},     {2, {5, 33}, 13, 1},        {2, {3, 7}, 1, 1},
+  };
+  int levels[3], n_levels = isa_levels(levels);
+  lens_threadpool *pool = NULL;
+  CHECK_OK(lens_threadpool_create(2, &pool));
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      int64_t n = 1;
+      for (int d = 0; d < cases[i].rank; d++) n *= cases[i].dims[d];
+      float *x = malloc(sizeof(float) * (size_t)n);
+      fill_random(x, n, (uint32_t)i + 50);
+      for (int64_t k = 0; k < n; k++) x[k] *= 40.0f; /* exp over its whole range */
+      tnode t;
+      tnode_init(&t, "Softmax", cases[i].opset, 1, 1);
+      tnode_int(&t, "axis", cases[i].axis);
+      lens_value in[1] = {tval(LENS_DTYPE_FLOAT32, cases[i].rank, cases[i].dims, x)};
+      lens_exec_ctx ctx = {0};
+      ctx.pool = pool;
+      double diff = check_kernel("softmax_lastaxis", &t, in, 1, true, NULL, false, &ctx);
+      CHECK_MSG(diff <= 1e-6, "softmax case %zu isa %s: diff %g", i,
+                lens_cpu_isa_name(levels[li]), diff);
+      tnode_free(&t);
+      free(x);
+    }
+  }
+  lens_cpu_force_isa(-1);
+  lens_threadpool_free(pool);
+  /* opset 13 over an inner axis is strided: left to the reference kernel */
+  const lens_kernel *k = find_kernel("softmax_lastaxis");
+  int64_t d[3] = {2, 3, 4};
+  lens_value in[1] = {tval(LENS_DTYPE_FLOAT32, 3, d, NULL)};
+  lens_value out[1] = {tval(LENS_DTYPE_FLOAT32, 3, d, NULL)};
+  tnode t;
+  tnode_init(&t, "Softmax", 13, 1, 1);
+  tnode_int(&t, "axis", 1);
+  if (k) CHECK(!k->supports(&t.node, in, out));
+}
+
+/* ---- Add, Sub, Mul, Div ---------------------------------------------------------------- */
+
+static void test_binary_f32_matches_reference_for_each_broadcast(void) {
+  static const struct {
+    int ra;
+    int64_t a[4];
+    int rb;
+    int64_t b[4];
+  } cases[] = {
+      {4, {1, 5, 7, 9}, 4, {1, 5, 7, 9}},     /* same shape */
+      {4, {2, 3, 40, 41}, 1, {1}},            /* scalar second, past a block */
+      {0, {0}, 4, {1, 3, 5, 7}},              /* scalar first (rank 0) */
+      {4, {1, 6, 5, 7}, 3, {6, 1, 1}},        /* per channel second */
+      {4, {1, 6, 1, 1}, 4, {1, 6, 9, 11}},    /* per channel first */
+      {3, {4, 3, 17}, 1, {17}},               /* a row second */
+      {3, {4, 3, 17}, 3, {4, 1, 1}},          /* per batch: rows of 51 */
+      {2, {1, 17}, 3, {5, 2, 17}},            /* a row first */
+      {4, {1, 1, 1, 1}, 4, {1, 1, 1, 1}},     /* one element */
+      {4, {1, 2, 40, 41}, 2, {1, 1}},         /* scalar second, past a block */
+      {4, {1, 64, 40, 41}, 4, {1, 64, 40, 41}}, /* threads, a partial last block */
+  };
+  static const char *const ops[] = {"Add", "Sub", "Mul", "Div"};
+  static const char *const kernels[] = {"add_f32", "sub_f32", "mul_f32", "div_f32"};
+  int levels[3], n_levels = isa_levels(levels);
+  lens_threadpool *pool = NULL;
+  CHECK_OK(lens_threadpool_create(2, &pool));
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      int64_t na = 1, nb = 1;
+      for (int d = 0; d < cases[i].ra; d++) na *= cases[i].a[d];
+      for (int d = 0; d < cases[i].rb; d++) nb *= cases[i].b[d];
+      float *a = malloc(sizeof(float) * (size_t)na), *b = malloc(sizeof(float) * (size_t)nb);
+      fill_random(a, na, 61);
+      fill_random(b, nb, 62);
+      for (int64_t k = 0; k < nb; k++) b[k] += b[k] < 0 ? -0.5f : 0.5f; /* no tiny divisors */
+      for (int o = 0; o < 4; o++) {
+        tnode t;
+        tnode_init(&t, ops[o], 14, 2, 1);
+        lens_value in[2] = {tval(LENS_DTYPE_FLOAT32, cases[i].ra, cases[i].a, a),
+                            tval(LENS_DTYPE_FLOAT32, cases[i].rb, cases[i].b, b)};
+        size_t e = (i + (size_t)o) % (N_EPILOGUES + 1);
+        lens_exec_ctx ctx = {0};
+        ctx.pool = pool;
+        double diff = check_kernel(kernels[o], &t, in, 2, false,
+                                   e < N_EPILOGUES ? &epilogues[e] : NULL, o == 1, &ctx);
+        CHECK_MSG(diff <= 1e-6, "%s case %zu isa %s: diff %g", ops[o], i,
+                  lens_cpu_isa_name(levels[li]), diff);
+        tnode_free(&t);
+      }
+      free(a);
+      free(b);
+    }
+  }
+  lens_cpu_force_isa(-1);
+  lens_threadpool_free(pool);
+  /* Two broadcast operands, or one with two blocks, stay with the reference kernel. */
+  const lens_kernel *k = find_kernel("add_f32");
+  int64_t da[3] = {2, 1, 3}, db[3] = {1, 4, 1}, dout[3] = {2, 4, 3};
+  lens_value in[2] = {tval(LENS_DTYPE_FLOAT32, 3, da, NULL), tval(LENS_DTYPE_FLOAT32, 3, db, NULL)};
+  lens_value out[1] = {tval(LENS_DTYPE_FLOAT32, 3, dout, NULL)};
+  tnode t;
+  tnode_init(&t, "Add", 14, 2, 1);
+  if (k) CHECK(!k->supports(&t.node, in, out));
+  in[1] = tval(LENS_DTYPE_FLOAT32, 3, dout, NULL);
+  if (k) CHECK(!k->supports(&t.node, in, out));
+  in[0] = tval(LENS_DTYPE_INT64, 3, dout, NULL);
+  in[1] = tval(LENS_DTYPE_INT64, 3, dout, NULL);
+  if (k) CHECK(!k->supports(&t.node, in, out)); /* integers */
+}
+
+/* ---- Resize ----------------------------------------------------------------------------- */
+
+static void test_resize_nearest_int_matches_reference(void) {
+  static const struct {
+    int64_t in[4], out[4];
+    int64_t opset;
+  } cases[] = {
+      {{1, 3, 5, 7}, {1, 3, 10, 14}, 13}, {{2, 2, 3, 3}, {2, 2, 9, 6}, 11},
+      {{1, 1, 1, 1}, {1, 1, 4, 4}, 13},   {{1, 4, 80, 80}, {1, 4, 160, 160}, 10},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int64_t n = cases[i].in[0] * cases[i].in[1] * cases[i].in[2] * cases[i].in[3];
+    float *x = malloc(sizeof(float) * (size_t)n);
+    fill_random(x, n, 71);
+    float scales[4];
+    for (int d = 0; d < 4; d++) scales[d] = (float)cases[i].out[d] / (float)cases[i].in[d];
+    int64_t sd[1] = {4};
+    tnode t;
+    bool v10 = cases[i].opset < 11;
+    tnode_init(&t, "Resize", cases[i].opset, v10 ? 2 : 3, 1);
+    tnode_string(&t, "mode", "nearest");
+    if (!v10) {
+      tnode_string(&t, "coordinate_transformation_mode", "asymmetric");
+      tnode_string(&t, "nearest_mode", "floor");
+    }
+    lens_value in[3] = {tval(LENS_DTYPE_FLOAT32, 4, cases[i].in, x), tnone(),
+                        tval(LENS_DTYPE_FLOAT32, 1, sd, scales)};
+    if (v10) in[1] = in[2];
+    lens_threadpool *pool = NULL;
+    CHECK_OK(lens_threadpool_create(2, &pool));
+    lens_exec_ctx ctx = {0};
+    ctx.pool = pool;
+    double diff = check_kernel("resize_nearest_int", &t, in, v10 ? 2 : 3, true, NULL, false,
+                               &ctx);
+    CHECK_MSG(diff == 0.0, "resize case %zu: diff %g", i, diff);
+    lens_threadpool_free(pool);
+    tnode_free(&t);
+    free(x);
+  }
+  /* half_pixel rounding and fractional factors stay with the reference kernel */
+  const lens_kernel *k = find_kernel("resize_nearest_int");
+  int64_t a[4] = {1, 1, 4, 4}, b[4] = {1, 1, 8, 8}, c[4] = {1, 1, 6, 6};
+  lens_value in[1] = {tval(LENS_DTYPE_FLOAT32, 4, a, NULL)};
+  lens_value out[1] = {tval(LENS_DTYPE_FLOAT32, 4, b, NULL)};
+  tnode t;
+  tnode_init(&t, "Resize", 13, 3, 1);
+  if (k) CHECK(!k->supports(&t.node, in, out)); /* half_pixel by default */
+  tnode_string(&t, "coordinate_transformation_mode", "asymmetric");
+  tnode_string(&t, "nearest_mode", "floor");
+  if (k) CHECK(k->supports(&t.node, in, out));
+  out[0] = tval(LENS_DTYPE_FLOAT32, 4, c, NULL);
+  if (k) CHECK(!k->supports(&t.node, in, out));
+}
+
+/* ---- a session fuses Conv -> Add -> Relu ------------------------------------------------ */
+
+/* x (1x4x6x6) -> Conv 3x3 pad 1 (bias) -> Add(x) -> Relu -> y */
+static uint8_t *conv_add_relu_model(size_t *size) {
+  static float w[4 * 4 * 9], bias[4];
+  fill_random(w, 4 * 4 * 9, 41);
+  fill_random(bias, 4, 42);
+  static int64_t wd[4] = {4, 4, 3, 3}, bd[1] = {4}, xd[4] = {1, 4, 6, 6};
+  static int64_t pads[4] = {1, 1, 1, 1};
+  Onnx__ModelProto model = ONNX__MODEL_PROTO__INIT;
+  Onnx__GraphProto graph = ONNX__GRAPH_PROTO__INIT;
+  Onnx__OperatorSetIdProto opset = ONNX__OPERATOR_SET_ID_PROTO__INIT;
+  Onnx__OperatorSetIdProto *opsets[1] = {&opset};
+  opset.domain = "";
+  opset.has_version = 1;
+  opset.version = 13;
+  model.has_ir_version = 1;
+  model.ir_version = 8;
+  model.n_opset_import = 1;
+  model.opset_import = opsets;
+  model.graph = &graph;
+  graph.name = "conv_add_relu";
+  /* input x: float [1,4,6,6] */
+  Onnx__TensorShapeProto__Dimension dims[4], *dim_ptrs[4];
+  for (int i = 0; i < 4; i++) {
+    onnx__tensor_shape_proto__dimension__init(&dims[i]);
+    dims[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+    dims[i].dim_value = xd[i];
+    dim_ptrs[i] = &dims[i];
+  }
+  Onnx__TensorShapeProto shape = ONNX__TENSOR_SHAPE_PROTO__INIT;
+  shape.n_dim = 4;
+  shape.dim = dim_ptrs;
+  Onnx__TypeProto__Tensor ttype = ONNX__TYPE_PROTO__TENSOR__INIT;
+  ttype.has_elem_type = 1;
+  ttype.elem_type = LENS_DTYPE_FLOAT32;
+  ttype.shape = &shape;
+  Onnx__TypeProto type = ONNX__TYPE_PROTO__INIT;
+  type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+  type.tensor_type = &ttype;
+  Onnx__ValueInfoProto vin = ONNX__VALUE_INFO_PROTO__INIT, vout = ONNX__VALUE_INFO_PROTO__INIT;
+  vin.name = "x";
+  vin.type = &type;
+  vout.name = "y";
+  Onnx__ValueInfoProto *ins[1] = {&vin}, *outs[1] = {&vout};
+  graph.n_input = 1;
+  graph.input = ins;
+  graph.n_output = 1;
+  graph.output = outs;
+  Onnx__TensorProto wt = ONNX__TENSOR_PROTO__INIT, bt = ONNX__TENSOR_PROTO__INIT;
+  wt.name = "W";
+  wt.has_data_type = bt.has_data_type = 1;
+  wt.data_type = bt.data_type = LENS_DTYPE_FLOAT32;
+  wt.n_dims = 4;
+  wt.dims = wd;
+  wt.n_float_data = 4 * 4 * 9;
+  wt.float_data = w;
+  bt.name = "B";
+  bt.n_dims = 1;
+  bt.dims = bd;
+  bt.n_float_data = 4;
+  bt.float_data = bias;
+  Onnx__TensorProto *inits[2] = {&wt, &bt};
+  graph.n_initializer = 2;
+  graph.initializer = inits;
+  Onnx__AttributeProto pads_attr = ONNX__ATTRIBUTE_PROTO__INIT, *conv_attrs[1] = {&pads_attr};
+  pads_attr.name = "pads";
+  pads_attr.has_type = 1;
+  pads_attr.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+  pads_attr.n_ints = 4;
+  pads_attr.ints = pads;
+  char *conv_in[3] = {"x", "W", "B"}, *conv_out[1] = {"c"};
+  char *add_in[2] = {"c", "x"}, *add_out[1] = {"s"};
+  char *relu_in[1] = {"s"}, *relu_out[1] = {"y"};
+  Onnx__NodeProto nodes[3] = {ONNX__NODE_PROTO__INIT, ONNX__NODE_PROTO__INIT,
+                              ONNX__NODE_PROTO__INIT};
+  Onnx__NodeProto *node_ptrs[3] = {&nodes[0], &nodes[1], &nodes[2]};
+  nodes[0].op_type = "Conv", nodes[0].name = "conv";
+  nodes[0].n_input = 3, nodes[0].input = conv_in, nodes[0].n_output = 1;
+  nodes[0].output = conv_out;
+  nodes[0].n_attribute = 1, nodes[0].attribute = conv_attrs;
+  nodes[1].op_type = "Add", nodes[1].name = "add";
+  nodes[1].n_input = 2, nodes[1].input = add_in, nodes[1].n_output = 1, nodes[1].output = add_out;
+  nodes[2].op_type = "Relu", nodes[2].name = "relu";
+  nodes[2].n_input = 1, nodes[2].input = relu_in, nodes[2].n_output = 1;
+  nodes[2].output = relu_out;
+  graph.n_node = 3;
+  graph.node = node_ptrs;
+  *size = onnx__model_proto__get_packed_size(&model);
+  uint8_t *buf = malloc(*size);
+  onnx__model_proto__pack(&model, buf);
+  return buf;
+}
+
+static void test_session_fuses_conv_add_relu_and_matches_reference(void) {
+  size_t size;
+  uint8_t *buf = conv_add_relu_model(&size);
+  lens_model *m = NULL;
+  CHECK_OK(lens_model_load_memory(buf, size, NULL, &m));
+  free(buf);
+  if (!m) return;
+  float x[144], want[144], got[144];
+  fill_random(x, 144, 43);
+  lens_tensor in = {LENS_DTYPE_FLOAT32, 4, {1, 4, 6, 6}, x, sizeof x};
+  for (int variant = 0; variant < 2; variant++) {
+    lens_session_options o;
+    lens_session_options_init(&o);
+    o.reference_only = variant == 0;
+    o.threads = 2;
+    lens_session *s = NULL;
+    CHECK_OK(lens_session_create(m, &o, &s));
+    if (!s) continue;
+    lens_tensor out[1];
+    CHECK_OK(lens_session_run(s, &in, 1, out, 1));
+    memcpy(variant == 0 ? want : got, out[0].data, sizeof got);
+    if (variant == 1) {
+      CHECK(lens_session_node_count(s) == 1);
+      lens_node_profile p;
+      CHECK_OK(lens_session_node_profile(s, 0, &p));
+      CHECK(strcmp(p.kernel, "conv2d_im2col_sgemm") == 0);
+      CHECK(p.fused_nodes && strcmp(p.fused_nodes, "add,relu") == 0);
+    }
+    lens_session_free(s);
+  }
+  double diff = max_rel_diff(got, want, 144);
+  CHECK_MSG(diff <= 1e-5, "fused session differs from the reference: %g", diff);
+  lens_model_free(m);
+}
+
+LENS_TEST_MAIN(LENS_TEST(test_conv2d_im2col_sgemm_applies_every_epilogue),
+               LENS_TEST(test_conv2d_depthwise_direct_applies_every_epilogue),
+               LENS_TEST(test_maxpool2d_direct_matches_reference),
+               LENS_TEST(test_maxpool2d_direct_propagates_nan),
+               LENS_TEST(test_global_average_pool_matches_reference),
+               LENS_TEST(test_batchnorm_affine_matches_reference),
+               LENS_TEST(test_conv_transpose2d_sgemm_matches_reference),
+               LENS_TEST(test_single_row_gemm_and_matmul_match_reference),
+               LENS_TEST(test_softmax_lastaxis_matches_reference),
+               LENS_TEST(test_binary_f32_matches_reference_for_each_broadcast),
+               LENS_TEST(test_resize_nearest_int_matches_reference),
+               LENS_TEST(test_session_fuses_conv_add_relu_and_matches_reference))
