@@ -16,6 +16,7 @@
  * ## Example launch line
  * |[
  * gst-launch-1.0 videotestsrc pattern=white num-buffers=1 ! \
+ *   video/x-raw,width=640,height=240 ! \
  *   textoverlay text="HELLO WORLD" font-desc="Sans 48" ! \
  *   lensdetect model=models/real/ppocr_det/model.onnx decoder=db ! \
  *   lensclassify model=models/real/ppocr_rec/model.onnx decoder=ctc \

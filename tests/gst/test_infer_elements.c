@@ -330,6 +330,39 @@ GST_START_TEST (test_caps_change_midstream)
 
 GST_END_TEST;
 
+GST_START_TEST (test_mean_and_scale_strings)
+{
+  gchar *path = model ("mean.onnx");
+  struct
+  {
+    const gchar *mean, *scale;
+    gint order;
+    gdouble r, g, b;
+  } cases[] = {
+    {"10,20,30", "1,2,3", 0, 90.0, 160.0, 210.0},
+    /* in 0..1: a fraction of 255 */
+    {"0.5", "0.01", 0, -0.275, -0.275, -0.275},
+    /* bgr: the tensor's first channel is blue */
+    {"0", "1", 1, 50.0, 100.0, 100.0},
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    GstHarness *h = harness_new ("lensinfer", "model", path, "mean",
+        cases[i].mean, "scale", cases[i].scale, "color-order", cases[i].order,
+        NULL);
+    gchar *s = caps_str ("RGB", 4, 4);
+    gst_harness_set_src_caps_str (h, s);
+    g_free (s);
+    GstBuffer *out = gst_harness_push_and_pull (h, make_rgb (4, 4, 100, 100,
+            i == 2 ? 50 : 100));
+    assert_means (out, cases[i].r, cases[i].g, cases[i].b, 1e-3);
+    gst_buffer_unref (out);
+    gst_harness_teardown (h);
+  }
+  g_free (path);
+}
+
+GST_END_TEST;
+
 /* ---- frames --------------------------------------------------------------------------- */
 
 GST_START_TEST (test_odd_sizes_and_padded_strides)
@@ -1132,6 +1165,7 @@ infer_elements_suite (void)
   tcase_add_test (tc, test_caps_accepted_and_refused);
   tcase_add_test (tc, test_caps_refused_for_non_image_model);
   tcase_add_test (tc, test_caps_change_midstream);
+  tcase_add_test (tc, test_mean_and_scale_strings);
   tcase_add_test (tc, test_odd_sizes_and_padded_strides);
   tcase_add_test (tc, test_timestamps_flags_and_latency_preserved);
   tcase_add_test (tc, test_output_order_with_nireq_3);
