@@ -1,10 +1,31 @@
-/* Workers sleep on a condition variable between runs; tasks are claimed with an atomic
- * counter so uneven tasks balance themselves. */
+/* Workers spin briefly on the run counter after each run (yielding now and then), then sleep
+ * on a condition variable; the caller likewise spins before it sleeps waiting for them. A run that
+ * follows another within the spin window (the common case: one run per parallel loop of
+ * every node) costs no system call. Tasks are claimed with an atomic counter so uneven
+ * tasks balance themselves. */
 #include "core/threadpool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+/* Polls before sleeping; every YIELD_EVERY-th poll yields the core, so that a thread we
+ * wait for that shares our core (an oversubscribed machine) gets to run. */
+#define SPIN_POLLS 20000
+#define YIELD_EVERY 1024
+
+static void spin_pause(int i) {
+  if (i % YIELD_EVERY == YIELD_EVERY - 1) sched_yield();
+  else cpu_relax();
+}
 
 struct lens_threadpool {
   int threads;
@@ -12,13 +33,13 @@ struct lens_threadpool {
   pthread_mutex_t mutex;
   pthread_cond_t wake;
   pthread_cond_t done;
-  uint64_t generation;   /* bumped for every run; workers wait for a new one */
-  bool stop;
+  atomic_uint_fast64_t generation; /* bumped for every run; workers wait for a new one */
+  atomic_bool stop;
   void (*fn)(void *arg, int task);
   void *arg;
   int n_tasks;
   atomic_int next_task;
-  int active;            /* workers still inside the current run */
+  atomic_int active; /* workers still inside the current run */
 };
 
 static void run_tasks(lens_threadpool *p) {
@@ -31,18 +52,27 @@ static void run_tasks(lens_threadpool *p) {
 
 static void *worker_main(void *arg) {
   lens_threadpool *p = arg;
-  uint64_t seen = 0;
-  pthread_mutex_lock(&p->mutex);
+  uint_fast64_t seen = 0;
   for (;;) {
-    while (!p->stop && p->generation == seen) pthread_cond_wait(&p->wake, &p->mutex);
-    if (p->stop) break;
-    seen = p->generation;
-    pthread_mutex_unlock(&p->mutex);
+    for (int i = 0; i < SPIN_POLLS && atomic_load(&p->generation) == seen &&
+                    !atomic_load(&p->stop);
+         i++)
+      spin_pause(i);
+    if (atomic_load(&p->generation) == seen && !atomic_load(&p->stop)) {
+      pthread_mutex_lock(&p->mutex);
+      while (!atomic_load(&p->stop) && atomic_load(&p->generation) == seen)
+        pthread_cond_wait(&p->wake, &p->mutex);
+      pthread_mutex_unlock(&p->mutex);
+    }
+    if (atomic_load(&p->stop)) break;
+    seen = atomic_load(&p->generation);
     run_tasks(p);
-    pthread_mutex_lock(&p->mutex);
-    if (--p->active == 0) pthread_cond_signal(&p->done);
+    if (atomic_fetch_sub(&p->active, 1) == 1) {
+      pthread_mutex_lock(&p->mutex);
+      pthread_cond_signal(&p->done);
+      pthread_mutex_unlock(&p->mutex);
+    }
   }
-  pthread_mutex_unlock(&p->mutex);
   return NULL;
 }
 
@@ -57,6 +87,10 @@ lens_status *lens_threadpool_create(int threads, lens_threadpool **out) {
   pthread_mutex_init(&p->mutex, NULL);
   pthread_cond_init(&p->wake, NULL);
   pthread_cond_init(&p->done, NULL);
+  atomic_init(&p->generation, 0);
+  atomic_init(&p->stop, false);
+  atomic_init(&p->next_task, 0);
+  atomic_init(&p->active, 0);
   if (threads > 1) {
     p->workers = calloc((size_t)threads - 1, sizeof *p->workers);
     if (!p->workers) {
@@ -78,7 +112,7 @@ lens_status *lens_threadpool_create(int threads, lens_threadpool **out) {
 void lens_threadpool_free(lens_threadpool *p) {
   if (!p) return;
   pthread_mutex_lock(&p->mutex);
-  p->stop = true;
+  atomic_store(&p->stop, true);
   pthread_cond_broadcast(&p->wake);
   pthread_mutex_unlock(&p->mutex);
   for (int i = 0; p->workers && i < p->threads - 1; i++) pthread_join(p->workers[i], NULL);
@@ -98,17 +132,22 @@ void lens_threadpool_run(lens_threadpool *p, int n_tasks, void (*fn)(void *arg, 
     for (int t = 0; t < n_tasks; t++) fn(arg, t);
     return;
   }
-  pthread_mutex_lock(&p->mutex);
   p->fn = fn;
   p->arg = arg;
   p->n_tasks = n_tasks;
   atomic_store(&p->next_task, 0);
-  p->active = p->threads - 1;
-  p->generation++;
+  atomic_store(&p->active, p->threads - 1);
+  /* under the mutex, so that a worker about to sleep sees either the new generation or
+   * the broadcast */
+  pthread_mutex_lock(&p->mutex);
+  atomic_fetch_add(&p->generation, 1);
   pthread_cond_broadcast(&p->wake);
   pthread_mutex_unlock(&p->mutex);
   run_tasks(p);
-  pthread_mutex_lock(&p->mutex);
-  while (p->active > 0) pthread_cond_wait(&p->done, &p->mutex);
-  pthread_mutex_unlock(&p->mutex);
+  for (int i = 0; i < SPIN_POLLS && atomic_load(&p->active) > 0; i++) spin_pause(i);
+  if (atomic_load(&p->active) > 0) {
+    pthread_mutex_lock(&p->mutex);
+    while (atomic_load(&p->active) > 0) pthread_cond_wait(&p->done, &p->mutex);
+    pthread_mutex_unlock(&p->mutex);
+  }
 }
