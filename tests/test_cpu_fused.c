@@ -171,6 +171,10 @@ static const conv_case depthwise_cases[] = {
     {1, 3, 17, 47, 3, 3, 3, 1, 1, 3, {1, 1, 1, 1}, true},  /* tails of every width */
     {1, 2, 5, 3000, 2, 3, 3, 1, 1, 2, {1, 1, 1, 1}, true}, /* too wide for a band */
     {1, 2, 40, 33, 2, 3, 3, 2, 1, 2, {0, 0, 1, 1}, true},  /* several bands, odd pads */
+    /* small planes: channels interleaved by the vector width, then the rest by plane */
+    {2, 35, 7, 7, 35, 3, 3, 1, 1, 35, {1, 1, 1, 1}, true},
+    {1, 33, 14, 14, 33, 5, 5, 2, 1, 33, {2, 2, 2, 2}, true},
+    {1, 32, 9, 11, 32, 3, 3, 1, 2, 32, {2, 1, 2, 3}, false},
 };
 
 static void check_conv_cases(const char *kernel, const conv_case *cases, size_t n_cases) {
@@ -206,6 +210,88 @@ static void test_conv2d_im2col_sgemm_applies_every_epilogue(void) {
 static void test_conv2d_depthwise_direct_applies_every_epilogue(void) {
   check_conv_cases("conv2d_depthwise_direct", depthwise_cases,
                    sizeof depthwise_cases / sizeof depthwise_cases[0]);
+}
+
+/* Winograd F(4x4, 3x3) rounds differently from the direct sum (its transforms scale terms
+ * by up to 8 before they cancel): a looser, named budget. With 864 uniform [-1, 1) terms per
+ * output, as here, the worst seen is 2.4e-4 of 1 + |y|. */
+#define WINOGRAD_F4_TOLERANCE 5e-4
+
+static const conv_case winograd_cases[] = {
+    {1, 64, 23, 25, 64, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true},  /* partial tiles both ways */
+    {2, 64, 24, 24, 65, 3, 3, 1, 1, 1, {0, 0, 0, 0}, false}, /* batch 2, no padding */
+    {1, 67, 30, 29, 70, 3, 3, 1, 1, 1, {2, 0, 1, 2}, true},  /* uneven pads */
+    {1, 96, 56, 56, 64, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true},  /* several tile blocks */
+    {1, 24, 40, 40, 16, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true},  /* the fewest channels taken */
+};
+
+static void test_conv3x3_winograd_f4_matches_reference(void) {
+  size_t n_cases = sizeof winograd_cases / sizeof winograd_cases[0];
+  int levels[3], n_levels = isa_levels(levels);
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    for (size_t i = 0; i < n_cases; i++)
+      for (size_t e = 0; e <= N_EPILOGUES; e += 2) {
+        const lens_epilogue *ep = e < N_EPILOGUES ? &epilogues[e] : NULL;
+        double diff = run_conv("conv3x3_winograd_f4", &winograd_cases[i], ep, e % 4 == 0,
+                               true, NULL);
+        CHECK_MSG(diff <= WINOGRAD_F4_TOLERANCE, "winograd case %zu epilogue %zu isa %s: %g",
+                  i, e, lens_cpu_isa_name(levels[li]), diff);
+      }
+  }
+  lens_cpu_force_isa(-1);
+  lens_threadpool *pool = NULL;
+  CHECK_OK(lens_threadpool_create(2, &pool));
+  lens_exec_ctx ctx = {0};
+  ctx.pool = pool;
+  for (size_t i = 0; i < n_cases; i++) {
+    double diff = run_conv("conv3x3_winograd_f4", &winograd_cases[i], &epilogues[1], true,
+                           true, &ctx);
+    CHECK_MSG(diff <= WINOGRAD_F4_TOLERANCE, "winograd case %zu, 2 threads: %g", i, diff);
+  }
+  lens_threadpool_free(pool);
+  /* Declines: stride 2, dilation 2, groups, few channels, weights known only at run time. */
+  const lens_kernel *k = find_kernel("conv3x3_winograd_f4");
+  static const conv_case declined[] = {
+      {1, 64, 30, 30, 64, 3, 3, 2, 1, 1, {1, 1, 1, 1}, true},
+      {1, 64, 30, 30, 64, 3, 3, 1, 2, 1, {2, 2, 2, 2}, true},
+      {1, 64, 30, 30, 64, 3, 3, 1, 1, 2, {1, 1, 1, 1}, true},
+      {1, 16, 30, 30, 64, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true},  /* 16 input channels */
+      {1, 64, 14, 14, 64, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true},  /* 16 tiles */
+      {1, 64, 30, 30, 64, 5, 5, 1, 1, 1, {2, 2, 2, 2}, true},
+  };
+  for (size_t i = 0; k && i < sizeof declined / sizeof declined[0]; i++) {
+    const conv_case *cc = &declined[i];
+    int64_t xd[4] = {cc->n, cc->c, cc->h, cc->w};
+    int64_t wd[4] = {cc->m, cc->c / cc->group, cc->kh, cc->kw};
+    static float wdata[64 * 64 * 25];
+    int64_t s[2] = {cc->stride, cc->stride}, d[2] = {cc->dilation, cc->dilation};
+    tnode t;
+    tnode_init(&t, "Conv", 11, 2, 1);
+    tnode_ints(&t, "strides", s, 2);
+    tnode_ints(&t, "dilations", d, 2);
+    tnode_int(&t, "group", cc->group);
+    tnode_ints(&t, "pads", cc->pads, 4);
+    CHECK_OK(t.node.def->prepare(&t.node));
+    lens_value in[2] = {tval(LENS_DTYPE_FLOAT32, 4, xd, NULL),
+                        tval(LENS_DTYPE_FLOAT32, 4, wd, wdata)};
+    lens_value out[1] = {tval(LENS_DTYPE_FLOAT32, 4, xd, NULL)};
+    CHECK_MSG(!k->supports(&t.node, in, out), "winograd declined case %zu", i);
+    tnode_free(&t);
+  }
+  {
+    const conv_case *cc = &winograd_cases[0];
+    int64_t xd[4] = {cc->n, cc->c, cc->h, cc->w}, wd[4] = {cc->m, cc->c, 3, 3};
+    tnode t;
+    tnode_init(&t, "Conv", 11, 2, 1);
+    tnode_ints(&t, "pads", cc->pads, 4);
+    CHECK_OK(t.node.def->prepare(&t.node));
+    lens_value in[2] = {tval(LENS_DTYPE_FLOAT32, 4, xd, NULL),
+                        tval(LENS_DTYPE_FLOAT32, 4, wd, NULL)};
+    lens_value out[1] = {tval(LENS_DTYPE_FLOAT32, 4, xd, NULL)};
+    if (k) CHECK(!k->supports(&t.node, in, out)); /* weights not constant */
+    tnode_free(&t);
+  }
 }
 
 /* ---- pooling ---------------------------------------------------------------------------- */
@@ -330,7 +416,8 @@ static void test_batchnorm_affine_matches_reference(void) {
       tnode_init(&t, "BatchNormalization", 15, 5, 1);
       tnode_float(&t, "epsilon", 1e-3f);
       lens_value in[5] = {tval(LENS_DTYPE_FLOAT32, 4, shapes[i], x),
-                          tval(LENS_DTYPE_FLOAT32, 1, cd, p), tval(LENS_DTYPE_FLOAT32, 1, cd, p + c),
+                          tval(LENS_DTYPE_FLOAT32, 1, cd, p),
+                          tval(LENS_DTYPE_FLOAT32, 1, cd, p + c),
                           tval(LENS_DTYPE_FLOAT32, 1, cd, p + 2 * c),
                           tval(LENS_DTYPE_FLOAT32, 1, cd, p + 3 * c)};
       for (size_t e = 0; e <= N_EPILOGUES; e++) {
@@ -772,6 +859,7 @@ static void test_session_fuses_conv_add_relu_and_matches_reference(void) {
 
 LENS_TEST_MAIN(LENS_TEST(test_conv2d_im2col_sgemm_applies_every_epilogue),
                LENS_TEST(test_conv2d_depthwise_direct_applies_every_epilogue),
+               LENS_TEST(test_conv3x3_winograd_f4_matches_reference),
                LENS_TEST(test_maxpool2d_direct_matches_reference),
                LENS_TEST(test_maxpool2d_direct_propagates_nan),
                LENS_TEST(test_global_average_pool_matches_reference),

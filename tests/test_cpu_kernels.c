@@ -148,6 +148,8 @@ static void test_sgemm_threads_and_zero_sizes(void) {
       {203, 301, 97, false, false, 1.0f, 0.0f, 0},
       {97, 1000, 300, false, true, 1.0f, 0.5f, 1},
       {8, 4000, 33, true, false, -1.0f, 0.0f, 0},
+      {8, 9000, 40, false, false, 1.0f, 0.0f, 0}, /* threads with B read in place */
+      {20, 12000, 300, true, false, 1.0f, 0.0f, 2},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     CHECK(check_sgemm_case(&cases[i], &ctx, false));

@@ -41,6 +41,11 @@ struct dw_job {
   dw_plane_fn plane;
   int64_t phase_len; /* Lp: floats per stride phase of a padded row */
   int64_t band_rows; /* output rows per band */
+  /* small planes: VL channels at a time, interleaved (see LENS_DEFINE_DW_CHANNELS) */
+  void (*channels)(const dw_job *j, int64_t n, int64_t c0);
+  int vl;
+  int64_t groups;        /* full groups of vl channels per image */
+  int64_t first_channel; /* the plane path takes output channels from here on */
 };
 
 /* Padded geometry for vector length vl: Lp per phase, output rows per band (0: too wide). */
@@ -89,7 +94,12 @@ static inline __attribute__((always_inline)) void fill_band(const lens_window *w
     for (int64_t p = 0; p < sw; p++) {
       float *ph = dst + p * phase_len;
       for (int64_t i = 0; i < lo[p]; i++) ph[i] = 0.0f;
-      for (int64_t i = lo[p]; i < hi[p]; i++) ph[i] = src[i * sw + p - pl];
+      if (sw == 2 && hi[p] > lo[p]) { /* a constant stride: the vectoriser uses shuffles */
+        const float *sp = src + 2 * lo[p] + p - pl; /* in the row: lo[p] is its first index */
+        for (int64_t i = 0; i < hi[p] - lo[p]; i++) ph[lo[p] + i] = sp[2 * i];
+      } else {
+        for (int64_t i = lo[p]; i < hi[p]; i++) ph[i] = src[i * sw + p - pl];
+      }
       for (int64_t i = hi[p]; i < phase_len; i++) ph[i] = 0.0f;
     }
   }
@@ -185,6 +195,63 @@ static inline void store_part_scalar(float *dst, const float *lanes, int64_t n) 
     }                                                                                         \
   }
 
+/* Floats of the interleaved buffer of the small-plane path (on the stack). */
+#define CHANNEL_FLOATS 16384
+
+/* Small planes (a row shorter than two vectors) waste most of each vector in the plane
+ * path. Here VL channels are interleaved into one zero-padded [row][column][VL] buffer, so a
+ * vector holds one position of VL channels, each tap's VL weights stay in a register, and
+ * every output position is kh*kw FMAs; the sums are then written back plane by plane.
+ * Channel multiplier 1 only. */
+#define LENS_DEFINE_DW_CHANNELS(NAME, ATTR, VL)                                               \
+  typedef float NAME##_vec __attribute__((vector_size(VL * sizeof(float))));                  \
+  ATTR static void NAME(const dw_job *j, int64_t n, int64_t c0) {                             \
+    const lens_window *w = &j->w;                                                             \
+    int64_t ih_n = w->in[0], iw_n = w->in[1], oh_n = w->out[0], ow_n = w->out[1];             \
+    int64_t kh = w->kernel[0], kw = w->kernel[1], kk = kh * kw;                               \
+    int64_t sh = w->stride[0], sw = w->stride[1], dh = w->dilation[0], dw = w->dilation[1];   \
+    int64_t hp = (oh_n - 1) * sh + (kh - 1) * dh + 1, wp = (ow_n - 1) * sw + (kw - 1) * dw + 1; \
+    int64_t pt = w->pad_begin[0], pl = w->pad_begin[1];                                       \
+    NAME##_vec buf[CHANNEL_FLOATS / VL], wv[64], bias;                                        \
+    float out[CHANNEL_FLOATS] __attribute__((aligned(64)));                                   \
+    for (int64_t r = 0; r < hp; r++)                                                          \
+      for (int64_t q = 0; q < wp; q++) {                                                      \
+        int64_t ih = r - pt, iw = q - pl;                                                     \
+        NAME##_vec v = (NAME##_vec){0};                                                       \
+        if (ih >= 0 && ih < ih_n && iw >= 0 && iw < iw_n) {                                   \
+          const float *x = j->x + ((n * j->c_in + c0) * ih_n + ih) * iw_n + iw;               \
+          for (int l = 0; l < VL; l++) v[l] = x[l * ih_n * iw_n];                             \
+        }                                                                                     \
+        buf[r * wp + q] = v;                                                                  \
+      }                                                                                       \
+    for (int64_t t = 0; t < kk; t++)                                                          \
+      for (int l = 0; l < VL; l++) wv[t][l] = j->wt[(c0 + l) * kk + t];                       \
+    for (int l = 0; l < VL; l++) bias[l] = j->b ? j->b[c0 + l] : 0.0f;                        \
+    for (int64_t oh = 0; oh < oh_n; oh++)                                                     \
+      for (int64_t ow = 0; ow < ow_n; ow++) {                                                 \
+        NAME##_vec acc = bias;                                                                \
+        const NAME##_vec *b0 = buf + oh * sh * wp + ow * sw;                                  \
+        for (int64_t ki = 0; ki < kh; ki++)                                                   \
+          for (int64_t kj = 0; kj < kw; kj++)                                                 \
+            acc += wv[ki * kw + kj] * b0[ki * dh * wp + kj * dw];                             \
+        memcpy(out + (oh * ow_n + ow) * VL, &acc, sizeof acc);                                \
+      }                                                                                       \
+    int64_t plane = oh_n * ow_n;                                                              \
+    for (int l = 0; l < VL; l++) {                                                            \
+      int64_t off = (n * j->m_out + c0 + l) * plane;                                          \
+      float *y = j->y + off;                                                                  \
+      for (int64_t i = 0; i < plane; i++) y[i] = out[i * VL + l];                             \
+      if (j->ep)                                                                              \
+        j->epi(j->ep, 0.0f, y, j->ep->residual ? j->ep->residual + off : NULL, (size_t)plane); \
+    }                                                                                         \
+  }
+
+#if defined(__x86_64__) || defined(__i386__)
+LENS_DEFINE_DW_CHANNELS(dw_channels_avx512, __attribute__((target("avx512f"))), 16)
+LENS_DEFINE_DW_CHANNELS(dw_channels_avx2, __attribute__((target("avx2,fma"))), 8)
+#endif
+LENS_DEFINE_DW_CHANNELS(dw_channels_baseline, , 4)
+
 #if defined(__x86_64__) || defined(__i386__)
 LENS_DEFINE_DW_PLANE(dw_plane_avx512, __attribute__((target("avx512f"))), 16,
                      store_part_avx512(dst, v, n))
@@ -240,6 +307,22 @@ static void choose_plane_fn(dw_job *j) {
   }
 #endif
   band_geometry(&j->w, vl, &j->phase_len, &j->band_rows);
+  /* small planes, multiplier 1: the channel-interleaved path for whole groups */
+  const lens_window *w = &j->w;
+  int64_t hp = (w->out[0] - 1) * w->stride[0] + (w->kernel[0] - 1) * w->dilation[0] + 1;
+  int64_t wp = (w->out[1] - 1) * w->stride[1] + (w->kernel[1] - 1) * w->dilation[1] + 1;
+  j->vl = vl;
+  j->groups = 0;
+  j->channels = NULL;
+  if (j->m_out == j->c_in && w->out[1] < 2 * vl && w->kernel[0] * w->kernel[1] <= 64 &&
+      hp * wp * vl <= CHANNEL_FLOATS && w->out[0] * w->out[1] * vl <= CHANNEL_FLOATS) {
+    j->groups = j->c_in / vl;
+    j->channels = dw_channels_baseline;
+#if defined(__x86_64__) || defined(__i386__)
+    if (vl == 16) j->channels = dw_channels_avx512;
+    if (vl == 8) j->channels = dw_channels_avx2;
+#endif
+  }
   if (j->band_rows < 1 || j->w.kernel[0] * j->w.kernel[1] > 64 || j->w.stride[1] > 8)
     fn = dw_plane_rows;
   j->plane = fn;
@@ -259,19 +342,27 @@ static bool dw_supports(const lens_node *node, const lens_value *in, const lens_
   return p->group > 1 && p->group == in[0].dims[1];
 }
 
-/* One (batch, output channel) plane per index. */
+/* One (batch, output channel) plane per index, output channels from first_channel on. */
 static void dw_planes(void *arg, size_t begin, size_t end) {
   const dw_job *j = arg;
   const lens_window *w = &j->w;
   int64_t in_hw = w->in[0] * w->in[1], out_hw = w->out[0] * w->out[1];
   int64_t kk = w->kernel[0] * w->kernel[1], multiplier = j->m_out / j->c_in;
-  for (size_t plane = begin; plane < end; plane++) {
-    int64_t n = (int64_t)plane / j->m_out, m = (int64_t)plane % j->m_out;
+  int64_t per_image = j->m_out - j->first_channel;
+  for (size_t i = begin; i < end; i++) {
+    int64_t n = (int64_t)i / per_image, m = j->first_channel + (int64_t)i % per_image;
     const float *x = j->x + (n * j->c_in + m / multiplier) * in_hw;
-    int64_t off = (int64_t)plane * out_hw;
+    int64_t off = (n * j->m_out + m) * out_hw;
     const float *res = j->ep && j->ep->residual ? j->ep->residual + off : NULL;
     j->plane(j, x, j->wt + m * kk, j->b ? j->b[m] : 0.0f, j->y + off, res);
   }
+}
+
+/* One (batch, group of vl channels) per index. */
+static void dw_groups(void *arg, size_t begin, size_t end) {
+  const dw_job *j = arg;
+  for (size_t i = begin; i < end; i++)
+    j->channels(j, (int64_t)i / j->groups, (int64_t)i % j->groups * j->vl);
 }
 
 static lens_status *dw_compute(const lens_node *node, const lens_value *in, lens_value *out,
@@ -287,8 +378,17 @@ static lens_status *dw_compute(const lens_node *node, const lens_value *in, lens
   job.ep = lens_cpu_epilogue_is_empty(lens_exec_epilogue(ctx)) ? NULL : lens_exec_epilogue(ctx);
   job.epi = lens_cpu_epilogue_select();
   choose_plane_fn(&job);
-  size_t planes = (size_t)(in[0].dims[0] * job.m_out);
-  if ((int64_t)planes * job.w.out[0] * job.w.out[1] < 16384) dw_planes(&job, 0, planes);
+  int64_t batch = in[0].dims[0], work = batch * job.m_out * job.w.out[0] * job.w.out[1];
+  bool serial = work < 16384;
+  if (job.groups > 0) {
+    size_t tasks = (size_t)(batch * job.groups);
+    if (serial) dw_groups(&job, 0, tasks);
+    else lens_parallel_for(ctx, tasks, dw_groups, &job);
+  }
+  /* the channels left after whole groups (all of them when there are no groups) */
+  job.first_channel = job.groups * job.vl;
+  size_t planes = (size_t)(batch * (job.m_out - job.first_channel));
+  if (serial) dw_planes(&job, 0, planes);
   else lens_parallel_for(ctx, planes, dw_planes, &job);
   return NULL;
 }

@@ -13,6 +13,8 @@
 
 /* Bytes of im2col columns built at a time. */
 #define IM2COL_BUDGET ((int64_t)8 << 20)
+/* Column elements below which a band is built on the calling thread only. */
+#define IM2COL_SERIAL ((int64_t)65536)
 
 typedef struct conv_plan {
   lens_window w;
@@ -208,7 +210,9 @@ static lens_status *conv_compute_kernel(const lens_node *node, const lens_value 
         int64_t rows = p.w.out[0] - oh0 < p.band_rows ? p.w.out[0] - oh0 : p.band_rows;
         int64_t cols = rows * ow;
         im2col_job job = {&p, xg, col, oh0, rows};
-        lens_parallel_for(ctx, (size_t)p.kg, im2col_rows, &job);
+        /* a small band costs less to copy than to hand to the other threads */
+        if (p.kg * cols < IM2COL_SERIAL) im2col_rows(&job, 0, (size_t)p.kg);
+        else lens_parallel_for(ctx, (size_t)p.kg, im2col_rows, &job);
         lens_sgemm_epilogue band = epi;
         if (band.residual) band.residual += oh0 * ow;
         lens_sgemm_prepacked_epilogue(ctx, false, p.mg, cols, p.kg, wg, col, cols,

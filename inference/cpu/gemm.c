@@ -25,8 +25,10 @@
 /* Up to this many rows of C, B (not transposed) is read in place instead of packed. */
 #define B_IN_PLACE_MAX_M 64
 
-/* Below this many multiply-adds a call runs on the calling thread only. */
-#define SERIAL_MACS (96.0 * 96.0 * 96.0)
+/* Below this many multiply-adds a call runs on the calling thread only: a hand-off to the
+ * session's threads costs about 18 us here (a condition-variable wake-up), the time of some
+ * 2-3 million multiply-adds. */
+#define SERIAL_MACS (2.0 * 1024.0 * 1024.0)
 
 typedef void (*ukr_fn)(int64_t kc, const float *pa, const float *pb, int64_t ldpb, float *c,
                        int64_t ldc, int mr, int nr, float alpha, float beta);
@@ -83,18 +85,25 @@ typedef void (*ukr_fn)(int64_t kc, const float *pa, const float *pb, int64_t ldp
 #define LENS_GEMM_X86 1
 LENS_DEFINE_UKR(ukr_avx512, __attribute__((target("avx512f"))), 16, 2)
 LENS_DEFINE_UKR(ukr_avx2, __attribute__((target("avx2,fma"))), 8, 2)
+/* one vector wide, for a last panel of at most one vector's columns (read from the packed
+ * panel of the full width: the kernels step through B by ldpb) */
+LENS_DEFINE_UKR(ukr_avx512_narrow, __attribute__((target("avx512f"))), 16, 1)
+LENS_DEFINE_UKR(ukr_avx2_narrow, __attribute__((target("avx2,fma"))), 8, 1)
 #endif
 LENS_DEFINE_UKR(ukr_baseline, , 4, 2)
+LENS_DEFINE_UKR(ukr_baseline_narrow, , 4, 1)
 
 typedef struct isa_impl {
   int nr;
   ukr_fn ukr;
+  int narrow_nr; /* columns of ukr_narrow */
+  ukr_fn ukr_narrow;
 } isa_impl;
 
-static const isa_impl impl_baseline = {8, ukr_baseline};
+static const isa_impl impl_baseline = {8, ukr_baseline, 4, ukr_baseline_narrow};
 #ifdef LENS_GEMM_X86
-static const isa_impl impl_avx2 = {16, ukr_avx2};
-static const isa_impl impl_avx512 = {32, ukr_avx512};
+static const isa_impl impl_avx2 = {16, ukr_avx2, 8, ukr_avx2_narrow};
+static const isa_impl impl_avx512 = {32, ukr_avx512, 16, ukr_avx512_narrow};
 #endif
 
 /* ---- ISA selection ---------------------------------------------------------------------- */
@@ -275,6 +284,7 @@ static void compute_tasks(void *arg, size_t begin, size_t end) {
       const float *pb = r->ws_b + j * r->kc;
       int cols = (int)min64(nr, r->nc - j);
       int64_t ldpb = nr;
+      ukr_fn panel_ukr = cols <= r->isa->narrow_nr ? r->isa->ukr_narrow : ukr;
       if (r->b_in_place && cols == nr) {
         pb = r->b + r->pc * r->ldb + r->jc + j;
         ldpb = r->ldb;
@@ -283,7 +293,7 @@ static void compute_tasks(void *arg, size_t begin, size_t end) {
         const float *pa = r->cur_a + i * r->kc;
         int rows = (int)min64(MR, r->mb - i);
         float *c = r->c + (r->ic + i) * r->ldc + r->jc + j;
-        ukr(r->kc, pa, pb, ldpb, c, r->ldc, rows, cols, r->alpha, beta);
+        panel_ukr(r->kc, pa, pb, ldpb, c, r->ldc, rows, cols, r->alpha, beta);
         if (epi) {
           int64_t row0 = r->ic + i, off = row0 * r->ldc + r->jc + j;
           for (int q = 0; q < rows; q++)

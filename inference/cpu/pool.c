@@ -49,19 +49,50 @@ typedef void (*max_plane_fn)(const lens_window *w, const float *x, float *y);
     int64_t kh = w->kernel[0], kw = w->kernel[1], sw = w->stride[1], pl = w->pad_begin[1];    \
     int64_t lp = ow_n + ((kw - 1) * w->dilation[1]) / sw + 1;                                 \
     float col[MAX_ROW], ph[2 * MAX_ROW + 64];                                                 \
+    /* 3 wide, stride 2: the vertical maximum goes straight into a padded row */            \
+    bool s2 = sw == 2 && kw == 3 && w->dilation[1] == 1 && pl <= 2;                           \
+    int64_t len = 2 * ((ow_n + VL - 1) / VL * VL) + 2 + VL;                                   \
+    float *vrow = s2 ? ph + pl : col;                                                         \
     for (int64_t oh = 0; oh < oh_n; oh++) {                                                   \
-      for (int64_t i = 0; i < iw_n; i++) col[i] = -INFINITY;                                  \
+      for (int64_t i = 0; i < iw_n; i++) vrow[i] = -INFINITY;                                 \
       for (int64_t ki = 0; ki < kh; ki++) {                                                   \
         int64_t ih = oh * w->stride[0] - w->pad_begin[0] + ki * w->dilation[0];               \
         if (ih < 0 || ih >= ih_n) continue;                                                   \
-        NAME##_take(col, x + ih * iw_n, iw_n);                                                \
+        NAME##_take(vrow, x + ih * iw_n, iw_n);                                               \
+      }                                                                                       \
+      float *yrow = y + oh * ow_n;                                                            \
+      if (s2) {                                                                               \
+        /* even and odd columns by two-vector shuffles of the padded row */                   \
+        float *cp = ph;                                                                       \
+        for (int64_t i = 0; i < pl; i++) cp[i] = -INFINITY;                                   \
+        for (int64_t i = pl + iw_n; i < len; i++) cp[i] = -INFINITY;                          \
+        NAME##_vi even, odd;                                                                  \
+        for (int l = 0; l < VL; l++) even[l] = 2 * l, odd[l] = 2 * l + 1;                     \
+        int64_t i = 0;                                                                        \
+        for (; i < ow_n; i += VL) {                                                           \
+          NAME##_vf v0, v1, v2, v3;                                                           \
+          memcpy(&v0, cp + 2 * i, sizeof v0);                                                 \
+          memcpy(&v1, cp + 2 * i + VL, sizeof v1);                                            \
+          memcpy(&v2, cp + 2 * i + 2, sizeof v2);                                             \
+          memcpy(&v3, cp + 2 * i + 2 + VL, sizeof v3);                                        \
+          NAME##_vf a = __builtin_shuffle(v0, v1, even);                                      \
+          NAME##_vf b = __builtin_shuffle(v0, v1, odd);                                       \
+          NAME##_vf c = __builtin_shuffle(v2, v3, even);                                      \
+          NAME##_vi m = (b > a) | (b != b);                                                   \
+          a = (NAME##_vf)(((NAME##_vi)b & m) | ((NAME##_vi)a & ~m));                          \
+          m = (c > a) | (c != c);                                                             \
+          a = (NAME##_vf)(((NAME##_vi)c & m) | ((NAME##_vi)a & ~m));                          \
+          if (i + VL <= ow_n) memcpy(yrow + i, &a, sizeof a);                                 \
+          else                                                                                \
+            for (int64_t l = 0; l < ow_n - i; l++) yrow[i + l] = a[l];                        \
+        }                                                                                     \
+        continue;                                                                             \
       }                                                                                       \
       for (int64_t p = 0; p < sw; p++)                                                        \
         for (int64_t i = 0; i < lp; i++) {                                                    \
           int64_t c = i * sw + p - pl;                                                        \
           ph[p * lp + i] = c >= 0 && c < iw_n ? col[c] : -INFINITY;                           \
         }                                                                                     \
-      float *yrow = y + oh * ow_n;                                                            \
       for (int64_t i = 0; i < ow_n; i++) yrow[i] = -INFINITY;                                 \
       for (int64_t kj = 0; kj < kw; kj++) {                                                   \
         int64_t t = kj * w->dilation[1];                                                      \
@@ -107,7 +138,8 @@ static void max_plane_rows(const lens_window *w, const float *x, float *y) {
 
 static max_plane_fn current_max_plane(const lens_window *w) {
   int64_t lp = w->out[1] + ((w->kernel[1] - 1) * w->dilation[1]) / w->stride[1] + 1;
-  if (w->in[1] > MAX_ROW || w->out[1] > MAX_ROW || lp * w->stride[1] > 2 * MAX_ROW + 64)
+  if (w->in[1] > MAX_ROW || w->out[1] > MAX_ROW || lp * w->stride[1] > 2 * MAX_ROW ||
+      2 * w->out[1] + 64 > 2 * MAX_ROW || w->in[1] + 2 > 2 * MAX_ROW)
     return max_plane_rows;
 #if defined(__x86_64__) || defined(__i386__)
   switch (lens_cpu_isa()) {

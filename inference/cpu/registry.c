@@ -2,6 +2,7 @@
 #include "cpu/kernels.h"
 
 extern const lens_kernel lens_kernel_conv2d_depthwise_direct;
+extern const lens_kernel lens_kernel_conv3x3_winograd_f4;
 extern const lens_kernel lens_kernel_conv2d_im2col_sgemm;
 extern const lens_kernel lens_kernel_gemm_sgemm;
 extern const lens_kernel lens_kernel_matmul_sgemm;
@@ -18,6 +19,7 @@ extern const lens_kernel lens_kernel_resize_nearest_int;
 
 static const lens_kernel *const cpu_kernels[] = {
     &lens_kernel_conv2d_depthwise_direct,
+    &lens_kernel_conv3x3_winograd_f4,
     &lens_kernel_conv2d_im2col_sgemm,
     &lens_kernel_gemm_sgemm,
     &lens_kernel_matmul_sgemm,
