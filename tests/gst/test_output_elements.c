@@ -1487,6 +1487,12 @@ GST_START_TEST (test_gst_inspect_runs_clean)
     GST_WARNING ("gst-inspect-1.0 not found: skipped");
     return;
   }
+  /* a sanitizer build's plugin cannot load into the uninstrumented gst-inspect-1.0; the
+   * plain build runs this check (and the gst_inspect_fatal_criticals test) */
+  if (g_getenv ("LENS_SANITIZE")) {
+    g_free (inspect);
+    return;
+  }
   for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
     gchar *argv[] = { inspect, (gchar *) names[i], NULL };
     gchar **envp = g_get_environ ();
