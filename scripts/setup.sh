@@ -7,7 +7,6 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(
   build-essential clang libclang-rt-14-dev pkg-config meson ninja-build git ca-certificates
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev libonnx-testdata
-  libopenblas-dev
   python3 python3-onnx python3-numpy python3-torch python3-torchvision python3-pil
   fonts-dejavu-core valgrind
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-plugins-base
