@@ -139,9 +139,11 @@ typedef struct wino_job {
   const wino_plan *p;
   const float *x, *bias;
   float *y, *v, *xk;
-  int64_t t0, nt; /* the block's first tile and count */
+  int64_t t0, nt; /* the block's (or a part of it's) first tile and count */
   const lens_epilogue *ep;
   lens_cpu_epilogue_fn epi;
+  int64_t ld;            /* tiles in the whole block: the stride of v and xk rows */
+  const float *residual; /* ep's residual for the current image */
 } wino_job;
 
 /* V[k][c][t] = (B^T d B)[k] for the block's tiles, one input channel per index: per tile
@@ -152,11 +154,11 @@ typedef struct wino_job {
     const wino_job *j = arg;                                                                  \
     const wino_plan *p = j->p;                                                                \
     int64_t ih_n = p->w.in[0], iw_n = p->w.in[1], pt = p->w.pad_begin[0];                     \
-    int64_t pl = p->w.pad_begin[1], kstride = p->c * j->nt, wp = p->tw * TILE + 2;            \
+    int64_t pl = p->w.pad_begin[1], kstride = p->c * j->ld, wp = p->tw * TILE + 2;            \
     float d[PATCH][MAX_ROW], s[PATCH][MAX_ROW];                                               \
     for (size_t c = begin; c < end; c++) {                                                    \
       const float *x = j->x + (int64_t)c * ih_n * iw_n;                                       \
-      float *v = j->v + (int64_t)c * j->nt;                                                   \
+      float *v = j->v + (int64_t)c * j->ld;                                                   \
       int64_t t = 0;                                                                          \
       while (t < j->nt) {                                                                     \
         int64_t tile = j->t0 + t, row = tile / p->tw, col0 = tile % p->tw;                    \
@@ -210,10 +212,10 @@ typedef struct wino_job {
   ATTR static void NAME(void *arg, size_t begin, size_t end) {                                \
     const wino_job *j = arg;                                                                  \
     const wino_plan *p = j->p;                                                                \
-    int64_t kstride = p->m * j->nt;                                                           \
+    int64_t kstride = p->m * j->ld;                                                           \
     float s[TILE][PATCH][MAX_ROW / TILE];                                                     \
     for (size_t m = begin; m < end; m++) {                                                    \
-      const float *xm = j->xk + (int64_t)m * j->nt;                                           \
+      const float *xm = j->xk + (int64_t)m * j->ld;                                           \
       float *y = j->y + (int64_t)m * p->oh * p->ow;                                           \
       float bias = j->bias ? j->bias[m] : 0.0f;                                               \
       int64_t t = 0;                                                                          \
@@ -245,6 +247,11 @@ typedef struct wino_job {
             for (int b = 0; b < TILE && u * TILE + b < cols; b++)                             \
               yr[u * TILE + b] = o[b] + bias;                                                 \
           }                                                                                   \
+          if (j->ep) {                                                                        \
+            int64_t len = count * TILE < cols ? count * TILE : cols;                          \
+            int64_t off = (int64_t)m * p->oh * p->ow + (r0 + a) * p->ow + col0 * TILE;        \
+            j->epi(j->ep, 0.0f, yr, j->residual ? j->residual + off : NULL, (size_t)len);     \
+          }                                                                                   \
         }                                                                                     \
         t += count;                                                                           \
       }                                                                                       \
@@ -260,14 +267,39 @@ LENS_DEFINE_OUTPUT_TRANSFORM(output_transform_avx2, __attribute__((target("avx2,
 LENS_DEFINE_INPUT_TRANSFORM(input_transform_baseline, )
 LENS_DEFINE_OUTPUT_TRANSFORM(output_transform_baseline, )
 
-/* Residual and activation over whole output planes, one channel per index. */
-static void epilogue_planes(void *arg, size_t begin, size_t end) {
-  const wino_job *j = arg;
-  int64_t plane = j->p->oh * j->p->ow;
-  for (size_t m = begin; m < end; m++) {
-    int64_t off = (int64_t)m * plane;
-    j->epi(j->ep, 0.0f, j->y + off, j->ep->residual ? j->ep->residual + off : NULL,
-           (size_t)plane);
+typedef struct wino_region {
+  const wino_job *job;
+  const float *packed;
+  size_t per_k;
+  int parts;
+  void (*in_fn)(void *, size_t, size_t);
+  void (*out_fn)(void *, size_t, size_t);
+} wino_region;
+
+/* One thread's share of a block: its range of tiles through the input transform, the 36
+ * products and the output transform (and epilogue), touching no other thread's data. */
+static void wino_part(void *arg, size_t begin, size_t end) {
+  const wino_region *w = arg;
+  const wino_job *job = w->job;
+  const wino_plan *p = job->p;
+  for (size_t part = begin; part < end; part++) {
+    int64_t a, b;
+    lens_sgemm_split_cols(job->nt, w->parts, (int)part, &a, &b);
+    if (a >= b) continue;
+    /* the part's tiles get their own contiguous stretch of v and xk (rows b - a long), so
+     * that no cache line is written by two threads */
+    wino_job jj = *job;
+    jj.t0 = job->t0 + a;
+    jj.nt = jj.ld = b - a;
+    jj.v = job->v + NK * p->c * a;
+    jj.xk = job->xk + NK * p->m * a;
+    w->in_fn(&jj, 0, (size_t)p->c);
+    for (int k = 0; k < NK; k++)
+      lens_sgemm_prepacked_range(false, p->m, jj.ld, p->c, w->packed + (size_t)k * w->per_k,
+                                 jj.v + (int64_t)k * p->c * jj.ld, jj.ld,
+                                 jj.xk + (int64_t)k * p->m * jj.ld, jj.ld, 0, p->m, 0, jj.ld,
+                                 NULL);
+    w->out_fn(&jj, 0, (size_t)p->m);
   }
 }
 
@@ -285,7 +317,7 @@ static lens_status *wino_compute(const lens_node *node, const lens_value *in, le
   const lens_epilogue *ep = lens_exec_epilogue(ctx);
   wino_job job = {&p, NULL, lens_node_has_input(node, in, 2) ? in[2].data : NULL, NULL,
                   (float *)scratch, (float *)(scratch + p.v_bytes), 0, 0,
-                  lens_cpu_epilogue_is_empty(ep) ? NULL : ep, lens_cpu_epilogue_select()};
+                  lens_cpu_epilogue_is_empty(ep) ? NULL : ep, lens_cpu_epilogue_select(), 0, NULL};
   void *ws = scratch + p.v_bytes + p.x_bytes;
   void (*in_fn)(void *, size_t, size_t) = input_transform_baseline;
   void (*out_fn)(void *, size_t, size_t) = output_transform_baseline;
@@ -298,25 +330,25 @@ static lens_status *wino_compute(const lens_node *node, const lens_value *in, le
 #endif
   size_t per_k = lens_sgemm_packed_a_floats(p.m, p.c);
   int64_t in_image = p.c * p.w.in[0] * p.w.in[1], out_image = p.m * p.oh * p.ow;
+  int threads = lens_exec_threads(ctx);
+  wino_region region = {&job, packed, per_k, threads, in_fn, out_fn};
   for (int64_t n = 0; n < in[0].dims[0]; n++) {
     job.x = (const float *)in[0].data + n * in_image;
     job.y = (float *)out[0].data + n * out_image;
+    job.residual = job.ep && job.ep->residual ? job.ep->residual + n * out_image : NULL;
     for (job.t0 = 0; job.t0 < p.tiles; job.t0 += p.tb) {
       job.nt = p.tiles - job.t0 < p.tb ? p.tiles - job.t0 : p.tb;
-      lens_parallel_for(ctx, (size_t)p.c, in_fn, &job);
+      job.ld = job.nt;
+      if (threads > 1) {
+        lens_parallel_for(ctx, (size_t)threads, wino_part, &region);
+        continue;
+      }
+      in_fn(&job, 0, (size_t)p.c);
       for (int k = 0; k < NK; k++)
         lens_sgemm_prepacked(ctx, false, p.m, job.nt, p.c, 1.0f, packed + (size_t)k * per_k,
                              job.v + (int64_t)k * p.c * job.nt, job.nt, 0.0f,
                              job.xk + (int64_t)k * p.m * job.nt, job.nt, ws);
-      lens_parallel_for(ctx, (size_t)p.m, out_fn, &job);
-    }
-    if (job.ep) {
-      lens_epilogue shifted = *job.ep;
-      if (shifted.residual) shifted.residual += n * out_image;
-      const lens_epilogue *saved = job.ep;
-      job.ep = &shifted;
-      lens_parallel_for(ctx, (size_t)p.m, epilogue_planes, &job);
-      job.ep = saved;
+      out_fn(&job, 0, (size_t)p.m);
     }
   }
   return NULL;

@@ -361,6 +361,124 @@ static void sgemm_blocked(lens_exec_ctx *ctx, sgemm_run *r, void *workspace) {
   }
 }
 
+/* ---- one parallel region per call ------------------------------------------------------
+ * Each thread computes its own rectangle of C (a range of columns, or of rows when C is
+ * narrow) through every K block, packing the B panels it needs into a buffer of its own:
+ * no barrier and no shared workspace inside the region. */
+
+/* C[i0:i1, j0:j1] of a prepacked product (i0 a multiple of MR) on the calling thread. */
+static void gemm_range(const sgemm_run *r, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  float bbuf[KC * NR_MAX] __attribute__((aligned(64)));
+  int nr = r->isa->nr;
+  int64_t m_r = round_up(r->m, MR);
+  for (int64_t pc = 0; pc < r->k; pc += KC) {
+    int64_t kc = min64(KC, r->k - pc);
+    float beta = pc == 0 ? r->beta : 1.0f;
+    const lens_sgemm_epilogue *epi = pc + kc >= r->k ? r->epi : NULL;
+    const float *a_blk = r->packed_a + m_r * pc;
+    for (int64_t j = j0; j < j1; j += nr) {
+      int cols = (int)min64(nr, j1 - j);
+      const float *pb = bbuf;
+      int64_t ldpb = nr;
+      if (r->b_in_place && cols == nr) {
+        pb = r->b + pc * r->ldb + j;
+        ldpb = r->ldb;
+      } else {
+        pack_b_panel(r->trans_b, r->b, r->ldb, j1, j, pc, kc, nr, bbuf);
+      }
+      ukr_fn ukr = cols <= r->isa->narrow_nr ? r->isa->ukr_narrow : r->isa->ukr;
+      for (int64_t i = i0; i < i1; i += MR) {
+        int rows = (int)min64(MR, i1 - i);
+        float *c = r->c + i * r->ldc + j;
+        ukr(kc, a_blk + i * kc, pb, ldpb, c, r->ldc, rows, cols, r->alpha, beta);
+        if (epi) {
+          const float *res = epi->residual ? epi->residual + i * r->ldc + j : NULL;
+          for (int q = 0; q < rows; q++)
+            r->epi_fn(epi->ep, epi->bias ? epi->bias[i + q] : 0.0f, c + q * r->ldc,
+                      res ? res + q * r->ldc : NULL, (size_t)cols);
+        }
+      }
+    }
+  }
+}
+
+void lens_sgemm_split_cols(int64_t n, int parts, int part, int64_t *j0, int64_t *j1) {
+  int64_t unit = current_impl()->narrow_nr;
+  int64_t units = (n + unit - 1) / unit;
+  *j0 = min64(n, units * part / parts * unit);
+  *j1 = min64(n, units * (part + 1) / parts * unit);
+}
+
+typedef struct split_job {
+  const sgemm_run *r;
+  int parts;
+  bool by_rows;
+} split_job;
+
+static void split_part(void *arg, size_t begin, size_t end) {
+  const split_job *s = arg;
+  const sgemm_run *r = s->r;
+  for (size_t t = begin; t < end; t++) {
+    if (s->by_rows) {
+      int64_t panels = (r->m + MR - 1) / MR;
+      int64_t i0 = min64(r->m, panels * (int64_t)t / s->parts * MR);
+      int64_t i1 = min64(r->m, panels * (int64_t)(t + 1) / s->parts * MR);
+      if (i0 < i1) gemm_range(r, i0, i1, 0, r->n);
+    } else {
+      int64_t j0, j1;
+      lens_sgemm_split_cols(r->n, s->parts, (int)t, &j0, &j1);
+      if (j0 < j1) gemm_range(r, 0, r->m, j0, j1);
+    }
+  }
+}
+
+/* Below this many multiply-adds a threaded call runs on the calling thread only. */
+#define SPLIT_MIN_MACS (256.0 * 1024.0)
+
+/* Runs a prepacked product as one parallel region when that pays; false: not done. */
+static bool sgemm_split(lens_exec_ctx *ctx, sgemm_run *r) {
+  int threads = ctx ? lens_exec_threads(ctx) : 1;
+  if (threads <= 1 || r->m <= 0 || r->n <= 0 || r->k <= 0) return false;
+  if ((double)r->m * (double)r->n * (double)r->k < SPLIT_MIN_MACS) return false;
+  r->b_in_place = !r->trans_b && r->m <= B_IN_PLACE_MAX_M && r->ldb % 256 != 0;
+  int64_t unit = r->isa->narrow_nr;
+  split_job s = {r, threads, false};
+  if ((r->n + unit - 1) / unit < threads) {
+    if ((r->m + MR - 1) / MR < threads) return false;
+    s.by_rows = true;
+  }
+  lens_parallel_for(ctx, (size_t)threads, split_part, &s);
+  return true;
+}
+
+void lens_sgemm_prepacked_range(bool trans_b, int64_t m, int64_t n, int64_t k,
+                                const float *packed_a, const float *b, int64_t ldb, float *c,
+                                int64_t ldc, int64_t i0, int64_t i1, int64_t j0, int64_t j1,
+                                const lens_sgemm_epilogue *epilogue) {
+  if (i0 >= i1 || j0 >= j1) return;
+  sgemm_run r = {
+      .isa = current_impl(),
+      .m = m, .n = n, .k = k,
+      .alpha = 1.0f, .beta = 0.0f,
+      .trans_b = trans_b,
+      .packed_a = packed_a, .b = b, .ldb = ldb, .ldc = ldc, .c = c,
+      .epi = epilogue,
+      .epi_fn = lens_cpu_epilogue_select(),
+  };
+  if (k <= 0) {
+    for (int64_t i = i0; i < i1; i++) {
+      for (int64_t j = j0; j < j1; j++) c[i * ldc + j] = 0.0f;
+      if (epilogue)
+        r.epi_fn(epilogue->ep, epilogue->bias ? epilogue->bias[i] : 0.0f, c + i * ldc + j0,
+                 epilogue->residual ? epilogue->residual + i * ldc + j0 : NULL,
+                 (size_t)(j1 - j0));
+    }
+    return;
+  }
+  r.b_in_place = !trans_b && m <= B_IN_PLACE_MAX_M && ldb % 256 != 0;
+  gemm_range(&r, i0, i1, j0, j1);
+}
+
 void lens_sgemm(lens_exec_ctx *ctx, bool trans_a, bool trans_b, int64_t m, int64_t n,
                 int64_t k, float alpha, const float *a, int64_t lda, const float *b,
                 int64_t ldb, float beta, float *c, int64_t ldc, void *workspace) {
@@ -384,6 +502,7 @@ void lens_sgemm_prepacked(lens_exec_ctx *ctx, bool trans_b, int64_t m, int64_t n
       .trans_b = trans_b,
       .packed_a = packed_a, .b = b, .ldb = ldb, .ldc = ldc, .c = c,
   };
+  if (sgemm_split(ctx, &r)) return;
   sgemm_blocked(ctx, &r, workspace);
 }
 
@@ -408,5 +527,6 @@ void lens_sgemm_prepacked_epilogue(lens_exec_ctx *ctx, bool trans_b, int64_t m, 
                epilogue->residual ? epilogue->residual + i * ldc : NULL, (size_t)n);
     return;
   }
+  if (sgemm_split(ctx, &r)) return;
   sgemm_blocked(ctx, &r, workspace);
 }

@@ -59,4 +59,16 @@ void lens_sgemm_prepacked_epilogue(lens_exec_ctx *ctx, bool trans_b, int64_t m, 
                                    int64_t ldb, float *c, int64_t ldc, void *workspace,
                                    const lens_sgemm_epilogue *epilogue);
 
+/* For kernels that run their own parallel region: part `part` of `parts` of n columns, split
+ * in whole micro-kernel vectors ([*j0, *j1), possibly empty). */
+void lens_sgemm_split_cols(int64_t n, int parts, int part, int64_t *j0, int64_t *j1);
+
+/* Rows [i0, i1) (i0 a multiple of LENS_SGEMM_MR) and columns [j0, j1) of
+ * lens_sgemm_prepacked_epilogue's product, computed on the calling thread without workspace
+ * (B panels are packed on the stack). Safe to run concurrently on disjoint parts of C. */
+void lens_sgemm_prepacked_range(bool trans_b, int64_t m, int64_t n, int64_t k,
+                                const float *packed_a, const float *b, int64_t ldb, float *c,
+                                int64_t ldc, int64_t i0, int64_t i1, int64_t j0, int64_t j1,
+                                const lens_sgemm_epilogue *epilogue);
+
 #endif
