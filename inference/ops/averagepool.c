@@ -10,7 +10,8 @@ typedef struct averagepool_params {
   bool count_include_pad;
 } averagepool_params;
 
-static lens_status *averagepool_parse(const lens_node *node, averagepool_params *p) {
+static lens_status *averagepool_parse(lens_node *node, void *out) {
+  averagepool_params *p = out;
   LENS_TRY(lens_window_attrs_parse(node, true, &p->win));
   if (!p->win.n_kernel)
     return lens_node_error(node, LENS_ERR_INVALID_MODEL, "attribute 'kernel_shape' is required");
@@ -30,16 +31,7 @@ static lens_status *averagepool_parse(const lens_node *node, averagepool_params 
 }
 
 static lens_status *averagepool_prepare(lens_node *node) {
-  averagepool_params *p = calloc(1, sizeof *p);
-  if (!p) return lens_error_oom();
-  lens_status *st = averagepool_parse(node, p);
-  if (st) {
-    free(p);
-    return st;
-  }
-  free(node->params);
-  node->params = p;
-  return NULL;
+  return lens_node_store_params(node, sizeof(averagepool_params), averagepool_parse);
 }
 
 static lens_status *averagepool_geometry(const lens_node *node, const lens_value *x,

@@ -13,7 +13,8 @@ typedef struct batchnorm_params {
   bool spatial; /* one value per channel, else one per C x D1 x ... position */
 } batchnorm_params;
 
-static lens_status *batchnorm_parse(const lens_node *node, batchnorm_params *p) {
+static lens_status *batchnorm_parse(lens_node *node, void *out) {
+  batchnorm_params *p = out;
   LENS_TRY(lens_attr_float(node, "epsilon", 1e-5f, &p->epsilon));
   if (!(p->epsilon >= 0.0f))
     return lens_node_error(node, LENS_ERR_INVALID_MODEL, "epsilon must be non-negative");
@@ -45,16 +46,7 @@ static lens_status *batchnorm_parse(const lens_node *node, batchnorm_params *p) 
 }
 
 static lens_status *batchnorm_prepare(lens_node *node) {
-  batchnorm_params *p = calloc(1, sizeof *p);
-  if (!p) return lens_error_oom();
-  lens_status *st = batchnorm_parse(node, p);
-  if (st) {
-    free(p);
-    return st;
-  }
-  free(node->params);
-  node->params = p;
-  return NULL;
+  return lens_node_store_params(node, sizeof(batchnorm_params), batchnorm_parse);
 }
 
 static bool is_float(lens_dtype t) {

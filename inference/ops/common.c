@@ -1,5 +1,6 @@
 /* Helpers every operator shares: attribute access, value reading, broadcasting. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ops/op.h"
@@ -74,6 +75,20 @@ lens_status *lens_attr_string(const lens_node *node, const char *name, const cha
   const lens_attr *a;
   LENS_TRY(attr_of_type(node, name, LENS_ATTR_STRING, &a));
   *out = a ? a->s : def;
+  return NULL;
+}
+
+lens_status *lens_node_store_params(lens_node *node, size_t size,
+                                    lens_status *(*parse)(lens_node *node, void *params)) {
+  void *p = calloc(1, size);
+  if (!p) return lens_error_oom();
+  lens_status *st = parse(node, p);
+  if (st) {
+    free(p);
+    return st;
+  }
+  free(node->params);
+  node->params = p;
   return NULL;
 }
 

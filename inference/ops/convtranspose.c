@@ -14,7 +14,8 @@ typedef struct convtranspose_params {
   int64_t output_shape[LENS_MAX_RANK];
 } convtranspose_params;
 
-static lens_status *convtranspose_parse(lens_node *node, convtranspose_params *p) {
+static lens_status *convtranspose_parse(lens_node *node, void *out) {
+  convtranspose_params *p = out;
   LENS_TRY(lens_window_attrs_parse(node, true, &p->win));
   LENS_TRY(lens_attr_int(node, "group", 1, &p->group));
   if (p->group <= 0)
@@ -46,16 +47,7 @@ static lens_status *convtranspose_parse(lens_node *node, convtranspose_params *p
 }
 
 static lens_status *convtranspose_prepare(lens_node *node) {
-  convtranspose_params *p = calloc(1, sizeof *p);
-  if (!p) return lens_error_oom();
-  lens_status *st = convtranspose_parse(node, p);
-  if (st) {
-    free(p);
-    return st;
-  }
-  free(node->params);
-  node->params = p;
-  return NULL;
+  return lens_node_store_params(node, sizeof(convtranspose_params), convtranspose_parse);
 }
 
 /* Splits a total padding between begin and end as the ONNX reference does: SAME_UPPER puts

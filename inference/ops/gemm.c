@@ -4,7 +4,8 @@
 
 #include "ops/nn_common.h"
 
-static lens_status *gemm_parse(const lens_node *node, lens_gemm_params *p) {
+static lens_status *gemm_parse(lens_node *node, void *out) {
+  lens_gemm_params *p = out;
   int64_t ta, tb;
   LENS_TRY(lens_attr_float(node, "alpha", 1.0f, &p->alpha));
   LENS_TRY(lens_attr_float(node, "beta", 1.0f, &p->beta));
@@ -18,16 +19,7 @@ static lens_status *gemm_parse(const lens_node *node, lens_gemm_params *p) {
 }
 
 static lens_status *gemm_prepare(lens_node *node) {
-  lens_gemm_params *p = calloc(1, sizeof *p);
-  if (!p) return lens_error_oom();
-  lens_status *st = gemm_parse(node, p);
-  if (st) {
-    free(p);
-    return st;
-  }
-  free(node->params);
-  node->params = p;
-  return NULL;
+  return lens_node_store_params(node, sizeof(lens_gemm_params), gemm_parse);
 }
 
 static lens_status *gemm_infer(const lens_node *node, const lens_value *in, lens_value *out) {

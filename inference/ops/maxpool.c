@@ -12,7 +12,8 @@ typedef struct maxpool_params {
   bool column_major_indices;
 } maxpool_params;
 
-static lens_status *maxpool_parse(const lens_node *node, maxpool_params *p) {
+static lens_status *maxpool_parse(lens_node *node, void *out) {
+  maxpool_params *p = out;
   LENS_TRY(lens_window_attrs_parse(node, true, &p->win));
   if (!p->win.n_kernel)
     return lens_node_error(node, LENS_ERR_INVALID_MODEL, "attribute 'kernel_shape' is required");
@@ -31,16 +32,7 @@ static lens_status *maxpool_parse(const lens_node *node, maxpool_params *p) {
 }
 
 static lens_status *maxpool_prepare(lens_node *node) {
-  maxpool_params *p = calloc(1, sizeof *p);
-  if (!p) return lens_error_oom();
-  lens_status *st = maxpool_parse(node, p);
-  if (st) {
-    free(p);
-    return st;
-  }
-  free(node->params);
-  node->params = p;
-  return NULL;
+  return lens_node_store_params(node, sizeof(maxpool_params), maxpool_parse);
 }
 
 static lens_status *maxpool_geometry(const lens_node *node, const lens_value *x,

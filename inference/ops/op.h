@@ -106,6 +106,11 @@ lens_status *lens_attr_floats(const lens_node *node, const char *name, const flo
 lens_status *lens_attr_string(const lens_node *node, const char *name, const char *def,
                               const char **out);
 
+/* Allocates a zeroed parameter block of size bytes, has parse fill it from the node's
+ * attributes and makes it node->params; on failure node->params is left as it was. */
+lens_status *lens_node_store_params(lens_node *node, size_t size,
+                                    lens_status *(*parse)(lens_node *node, void *params));
+
 /* ---- value helpers --------------------------------------------------------------------- */
 
 static inline bool lens_value_present(const lens_value *v) {
