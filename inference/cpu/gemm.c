@@ -30,17 +30,76 @@
  * 2-3 million multiply-adds. */
 #define SERIAL_MACS (2.0 * 1024.0 * 1024.0)
 
+/* The epilogue of a full MR x NR tile, applied to the sums in registers before the one
+ * store: C = act((C + bias[row]) + residual), with the same operations in the same order as
+ * lens_cpu_epilogue_fn, so that both give the same bits. Activations whose vector form would
+ * differ (FMA contraction, library calls) are left to the per-row epilogue. */
+typedef struct tile_epi {
+  const float *bias;     /* MR values (one per row), or NULL */
+  const float *residual; /* the tile's first element, ldr apart, or NULL */
+  int64_t ldr;
+  lens_activation_kind act; /* NONE, RELU, CLIP, LEAKYRELU or HARDSWISH */
+  float lo, hi;
+} tile_epi;
+
+static bool tile_epi_supports(const lens_epilogue *ep) {
+  if (!ep) return true;
+  switch (ep->act) {
+  case LENS_ACT_NONE:
+  case LENS_ACT_RELU:
+  case LENS_ACT_CLIP:
+  case LENS_ACT_LEAKYRELU:
+  case LENS_ACT_HARDSWISH: return true;
+  default: return false;
+  }
+}
+
 typedef void (*ukr_fn)(int64_t kc, const float *pa, const float *pb, int64_t ldpb, float *c,
-                       int64_t ldc, int mr, int nr, float alpha, float beta);
+                       int64_t ldc, int mr, int nr, float alpha, float beta,
+                       const tile_epi *te);
+
+/* Distance, in floats, at which the micro-kernel prefetches the packed A stream: the
+ * weights of a layer are read once per run, from memory rather than cache, and with few
+ * columns of C per row of A the hardware prefetcher alone leaves the kernel waiting. */
+#define A_PREFETCH_FLOATS 512
 
 /* C[0:mr, 0:nr] = alpha * acc + beta * C (C not read when beta == 0), acc being the MR x NR
  * product of the packed panel pa (kc x MR) and pb (kc rows of NR, ldpb apart: NR when
- * packed, B's own leading dimension when read in place). */
+ * packed, B's own leading dimension when read in place); then te's epilogue (full tiles
+ * only; te NULL: none). */
 #define LENS_DEFINE_UKR(NAME, ATTR, VL, NV)                                                   \
   typedef float NAME##_vec __attribute__((vector_size(VL * sizeof(float))));                  \
+  typedef int32_t NAME##_ivec __attribute__((vector_size(VL * sizeof(float))));               \
+  /* where m is set, a; else b */                                                             \
+  ATTR static inline NAME##_vec NAME##_select(NAME##_ivec m, NAME##_vec a, NAME##_vec b) {    \
+    return (NAME##_vec)(((NAME##_ivec)a & m) | ((NAME##_ivec)b & ~m));                        \
+  }                                                                                           \
+  ATTR static inline NAME##_vec NAME##_epi(const tile_epi *te, NAME##_vec v, float bias,      \
+                                           const float *res) {                                \
+    v = v + bias;                                                                             \
+    if (res) {                                                                                \
+      NAME##_vec r;                                                                           \
+      memcpy(&r, res, sizeof r);                                                              \
+      v = v + r;                                                                              \
+    }                                                                                         \
+    NAME##_vec zero = (NAME##_vec){0};                                                        \
+    switch (te->act) {                                                                        \
+    case LENS_ACT_RELU: return NAME##_select(v > zero, v, zero);                              \
+    case LENS_ACT_CLIP: {                                                                     \
+      NAME##_vec lo = zero + te->lo, hi = zero + te->hi;                                      \
+      return NAME##_select(v < lo, lo, NAME##_select(v > hi, hi, v));                         \
+    }                                                                                         \
+    case LENS_ACT_LEAKYRELU: return NAME##_select(v >= zero, v, v * te->lo);                  \
+    case LENS_ACT_HARDSWISH: {                                                                \
+      NAME##_vec t = v / 6.0f + 0.5f, one = zero + 1.0f;                                      \
+      return v * NAME##_select(t < zero, zero, NAME##_select(t > one, one, t));               \
+    }                                                                                         \
+    default: return v;                                                                        \
+    }                                                                                         \
+  }                                                                                           \
   ATTR static void NAME(int64_t kc, const float *restrict pa, const float *restrict pb,       \
                         int64_t ldpb, float *restrict c, int64_t ldc, int mr, int nr,         \
-                        float alpha, float beta) {                                            \
+                        float alpha, float beta, const tile_epi *te) {                        \
     enum { NR = VL * NV };                                                                    \
     NAME##_vec acc[MR][NV];                                                                   \
     for (int i = 0; i < MR; i++)                                                              \
@@ -48,6 +107,7 @@ typedef void (*ukr_fn)(int64_t kc, const float *pa, const float *pb, int64_t ldp
     for (int64_t p = 0; p < kc; p++) {                                                        \
       NAME##_vec bv[NV];                                                                      \
       for (int v = 0; v < NV; v++) memcpy(&bv[v], pb + v * VL, sizeof bv[v]);                \
+      __builtin_prefetch(pa + A_PREFETCH_FLOATS);                                             \
       for (int i = 0; i < MR; i++) {                                                          \
         float av = pa[i];                                                                     \
         for (int v = 0; v < NV; v++) acc[i][v] += av * bv[v];                                 \
@@ -65,6 +125,9 @@ typedef void (*ukr_fn)(int64_t kc, const float *pa, const float *pb, int64_t ldp
             memcpy(&old, cp, sizeof old);                                                     \
             r += beta * old;                                                                  \
           }                                                                                   \
+          if (te)                                                                             \
+            r = NAME##_epi(te, r, te->bias ? te->bias[i] : 0.0f,                              \
+                           te->residual ? te->residual + i * te->ldr + v * VL : NULL);        \
           memcpy(cp, &r, sizeof r);                                                           \
         }                                                                                     \
       return;                                                                                 \
@@ -251,6 +314,32 @@ typedef struct sgemm_run {
   lens_cpu_epilogue_fn epi_fn;
 } sgemm_run;
 
+/* One micro-kernel call for the tile of C at (row0, col0) (rows, cols in size), followed by
+ * epi when it is the last K block: in registers for a full tile whose activation allows it,
+ * else row by row over the stored tile. */
+static inline void run_tile(const isa_impl *isa, ukr_fn ukr, int64_t kc, const float *pa,
+                            const float *pb, int64_t ldpb, float *c, int64_t ldc, int rows,
+                            int cols, float alpha, float beta, const lens_sgemm_epilogue *epi,
+                            lens_cpu_epilogue_fn epi_fn, int64_t row0, int64_t col0) {
+  if (!epi) {
+    ukr(kc, pa, pb, ldpb, c, ldc, rows, cols, alpha, beta, NULL);
+    return;
+  }
+  const float *res = epi->residual ? epi->residual + row0 * ldc + col0 : NULL;
+  if (rows == MR && cols == (ukr == isa->ukr ? isa->nr : isa->narrow_nr) &&
+      tile_epi_supports(epi->ep)) {
+    tile_epi te = {epi->bias ? epi->bias + row0 : NULL, res, ldc,
+                   epi->ep ? epi->ep->act : LENS_ACT_NONE, epi->ep ? epi->ep->alpha : 0.0f,
+                   epi->ep ? epi->ep->beta : 0.0f};
+    ukr(kc, pa, pb, ldpb, c, ldc, rows, cols, alpha, beta, &te);
+    return;
+  }
+  ukr(kc, pa, pb, ldpb, c, ldc, rows, cols, alpha, beta, NULL);
+  for (int q = 0; q < rows; q++)
+    epi_fn(epi->ep, epi->bias ? epi->bias[row0 + q] : 0.0f, c + q * ldc,
+           res ? res + q * ldc : NULL, (size_t)cols);
+}
+
 static void pack_b_panels(void *arg, size_t begin, size_t end) {
   const sgemm_run *r = arg;
   int nr = r->isa->nr;
@@ -293,13 +382,8 @@ static void compute_tasks(void *arg, size_t begin, size_t end) {
         const float *pa = r->cur_a + i * r->kc;
         int rows = (int)min64(MR, r->mb - i);
         float *c = r->c + (r->ic + i) * r->ldc + r->jc + j;
-        panel_ukr(r->kc, pa, pb, ldpb, c, r->ldc, rows, cols, r->alpha, beta);
-        if (epi) {
-          int64_t row0 = r->ic + i, off = row0 * r->ldc + r->jc + j;
-          for (int q = 0; q < rows; q++)
-            r->epi_fn(epi->ep, epi->bias ? epi->bias[row0 + q] : 0.0f, c + q * r->ldc,
-                      epi->residual ? epi->residual + off + q * r->ldc : NULL, (size_t)cols);
-        }
+        run_tile(r->isa, panel_ukr, r->kc, pa, pb, ldpb, c, r->ldc, rows, cols, r->alpha, beta,
+                 epi, r->epi_fn, r->ic + i, r->jc + j);
       }
     }
   }
@@ -390,13 +474,8 @@ static void gemm_range(const sgemm_run *r, int64_t i0, int64_t i1, int64_t j0, i
       for (int64_t i = i0; i < i1; i += MR) {
         int rows = (int)min64(MR, i1 - i);
         float *c = r->c + i * r->ldc + j;
-        ukr(kc, a_blk + i * kc, pb, ldpb, c, r->ldc, rows, cols, r->alpha, beta);
-        if (epi) {
-          const float *res = epi->residual ? epi->residual + i * r->ldc + j : NULL;
-          for (int q = 0; q < rows; q++)
-            r->epi_fn(epi->ep, epi->bias ? epi->bias[i + q] : 0.0f, c + q * r->ldc,
-                      res ? res + q * r->ldc : NULL, (size_t)cols);
-        }
+        run_tile(r->isa, ukr, kc, a_blk + i * kc, pb, ldpb, c, r->ldc, rows, cols, r->alpha,
+                 beta, epi, r->epi_fn, i, j);
       }
     }
   }
