@@ -149,6 +149,20 @@ static void b_attr_int(builder *b, Onnx__NodeProto *n, const char *name, int64_t
   n->attribute = b->attr_ptrs[b->graph.n_node - 1];
 }
 
+/* n must be the node added last */
+static void b_attr_float(builder *b, Onnx__NodeProto *n, const char *name, float v) {
+  Onnx__AttributeProto *a = &b->attrs[b->n_attrs++];
+  onnx__attribute_proto__init(a);
+  a->name = (char *)name;
+  a->has_type = 1;
+  a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
+  a->has_f = 1;
+  a->f = v;
+  int k = (int)n->n_attribute++;
+  b->attr_ptrs[b->graph.n_node - 1][k] = a;
+  n->attribute = b->attr_ptrs[b->graph.n_node - 1];
+}
+
 static uint8_t *b_pack(builder *b, size_t *size) {
   *size = onnx__model_proto__get_packed_size(&b->model);
   uint8_t *buf = malloc(*size);
@@ -658,8 +672,65 @@ static void test_paddle_affine_and_hardswish_chains_are_rewritten(void) {
   lens_model_free(m);
 }
 
+static void test_mul_by_hardsigmoid_of_itself_becomes_hardswish(void) {
+  /* y = conv(x) * HardSigmoid(conv(x), alpha 1/6), the way torchvision exports Hardswish;
+   * z = x * HardSigmoid(x) with the default alpha 0.2 stays as it is */
+  builder b;
+  b_init(&b, 13);
+  int64_t xd[4] = {1, 2, 2, 2}, wd[4] = {2, 2, 1, 1};
+  static float w[4] = {3, 2, -1, 4.5f};
+  b_input(&b, "x", LENS_DTYPE_FLOAT32, 4, xd, NULL);
+  b_init_f32(&b, "W", 4, wd, w, 4);
+  const char *i1[] = {"x", "W"}, *o1[] = {"conv"};
+  b_node(&b, "Conv", "conv", 2, i1, 1, o1);
+  const char *i2[] = {"conv"}, *o2[] = {"gate"};
+  b_attr_float(&b, b_node(&b, "HardSigmoid", "gate", 1, i2, 1, o2), "alpha", 1.0f / 6.0f);
+  const char *i3[] = {"gate", "conv"}, *o3[] = {"y"};
+  b_node(&b, "Mul", "times", 2, i3, 1, o3);
+  const char *i4[] = {"x"}, *o4[] = {"gate2"};
+  b_node(&b, "HardSigmoid", "gate2", 1, i4, 1, o4);
+  const char *i5[] = {"x", "gate2"}, *o5[] = {"z"};
+  b_node(&b, "Mul", "times2", 2, i5, 1, o5);
+  b_output(&b, "y");
+  b_output(&b, "z");
+  lens_model *m = b_load(&b);
+  if (!m) return;
+  CHECK_MSG(lens_model_node_count(m) == 4, "%zu nodes", lens_model_node_count(m));
+  lens_session_options o;
+  lens_session_options_init(&o);
+  o.reference_only = true;
+  lens_session *s = NULL;
+  CHECK_OK(lens_session_create(m, &o, &s));
+  if (s) {
+    int hardswish = 0, hardsigmoid = 0;
+    for (size_t i = 0; i < lens_session_node_count(s); i++) {
+      lens_node_profile p;
+      CHECK_OK(lens_session_node_profile(s, i, &p));
+      hardswish += strcmp(p.op_type, "HardSwish") == 0 && strcmp(p.node_name, "times") == 0;
+      hardsigmoid += strcmp(p.op_type, "HardSigmoid") == 0 && strcmp(p.node_name, "gate2") == 0;
+    }
+    CHECK(hardswish == 1 && hardsigmoid == 1);
+    float x[8] = {1, 2, 3, 4, -1, 0, 1, 2};
+    lens_tensor t = f32_tensor(x, 4, xd), y[2];
+    CHECK_OK(lens_session_run(s, &t, 1, y, 2));
+    for (int ch = 0; ch < 2 && y[0].data; ch++)
+      for (int i = 0; i < 4; i++) {
+        double a = w[ch * 2] * x[i] + w[ch * 2 + 1] * x[4 + i];
+        double g = a / 6 + 0.5 < 0 ? 0 : a / 6 + 0.5 > 1 ? 1 : a / 6 + 0.5;
+        CHECK_NEAR(((float *)y[0].data)[ch * 4 + i], a * g, 1e-5);
+      }
+    for (int i = 0; i < 8 && y[1].data; i++) {
+      double g = 0.2 * x[i] + 0.5 < 0 ? 0 : 0.2 * x[i] + 0.5 > 1 ? 1 : 0.2 * x[i] + 0.5;
+      CHECK_NEAR(((float *)y[1].data)[i], x[i] * g, 1e-6);
+    }
+  }
+  lens_session_free(s);
+  lens_model_free(m);
+}
+
 LENS_TEST_MAIN(LENS_TEST(test_analysis_counts_parameters_and_records_fusion),
                LENS_TEST(test_paddle_affine_and_hardswish_chains_are_rewritten),
+               LENS_TEST(test_mul_by_hardsigmoid_of_itself_becomes_hardswish),
                LENS_TEST(test_batchnorm_after_conv_is_folded_into_it),
                LENS_TEST(test_add_with_initializer_runs_and_describes_io),
                LENS_TEST(test_symbolic_batch_must_be_bound),

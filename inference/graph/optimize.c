@@ -347,7 +347,7 @@ static lens_status *fold_affine_into_conv(lens_graph *g, int *n_folded) {
   return st;
 }
 
-/* ---- x * clip(x + 3, 0, 6) / 6  ->  HardSwish(x) ------------------------------------------ */
+/* ---- x * clip(x + 3, 0, 6) / 6 and x * HardSigmoid(x)  ->  HardSwish(x) ------------------- */
 
 static bool scalar_constant(const lens_graph *g, int t, float want) {
   if (t < 0) return false;
@@ -429,6 +429,43 @@ static lens_status *fuse_hardswish(lens_graph *g, int *n_fused) {
     last->outputs[0] = out;
     if (hardswish->prepare && (st = hardswish->prepare(last))) break;
     drop[add - g->nodes] = drop[clip - g->nodes] = drop[mul - g->nodes] = true;
+    (*n_fused)++;
+  }
+  /* x * HardSigmoid(x) with alpha 1/6 and beta 1/2, the way torchvision's MobileNetV3
+   * exports Hardswish: the Mul becomes HardSwish(x), which a Conv before it then absorbs
+   * (the two differ by rounding only: x / 6 against x * (float)(1/6)). */
+  for (int i = 0; i < g->n_nodes && !st; i++) {
+    lens_node *hs = &g->nodes[i];
+    if (drop[i] || strcmp(hs->op_type, "HardSigmoid") != 0 || hs->domain[0] ||
+        hs->n_inputs != 1 || hs->n_outputs != 1)
+      continue;
+    float alpha, beta;
+    if ((st = lens_attr_float(hs, "alpha", 0.2f, &alpha))) break;
+    if ((st = lens_attr_float(hs, "beta", 0.5f, &beta))) break;
+    if (alpha != 1.0f / 6.0f || beta != 0.5f) continue;
+    int x = hs->inputs[0];
+    lens_node *mul = sole_reader(g, readers, reader, hs->outputs[0], "Mul");
+    if (!mul || mul->n_inputs != 2) continue;
+    int other = mul->inputs[0] == hs->outputs[0] ? mul->inputs[1] : mul->inputs[0];
+    if (other != x || mul->inputs[0] == mul->inputs[1]) continue;
+    int out = mul->outputs[0];
+    char *op = lens_strdup("HardSwish");
+    if (!op) {
+      st = lens_error_oom();
+      break;
+    }
+    for (int a = 0; a < mul->n_attrs; a++) lens_attr_clear(&mul->attrs[a]);
+    mul->n_attrs = 0;
+    free(mul->params);
+    mul->params = NULL;
+    free(mul->op_type);
+    mul->op_type = op;
+    mul->def = hardswish;
+    mul->n_inputs = 1;
+    mul->inputs[0] = x;
+    mul->outputs[0] = out;
+    if (hardswish->prepare && (st = hardswish->prepare(mul))) break;
+    drop[i] = true;
     (*n_fused)++;
   }
   if (!st && *n_fused) drop_nodes(g, drop);
