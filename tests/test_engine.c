@@ -728,7 +728,59 @@ static void test_mul_by_hardsigmoid_of_itself_becomes_hardswish(void) {
   lens_model_free(m);
 }
 
+/* Relu(x) and Sigmoid(Relu(x)) concatenated along axis 1, then Neg: with a batch of 1 the
+ * two are slices of the Concat's output and the Concat copies nothing; with a batch of 2
+ * they are not, and it runs as before. Either way the values are the same. */
+static void test_concat_of_slices_runs_in_place(void) {
+  for (int64_t batch = 1; batch <= 2; batch++) {
+    builder b;
+    b_init(&b, 13);
+    int64_t xd[3] = {batch, 3, 5};
+    b_input(&b, "x", LENS_DTYPE_FLOAT32, 3, xd, NULL);
+    const char *i1[] = {"x"}, *o1[] = {"r"};
+    b_node(&b, "Relu", "relu", 1, i1, 1, o1);
+    const char *i2[] = {"r"}, *o2[] = {"sg"};
+    b_node(&b, "Sigmoid", "sigmoid", 1, i2, 1, o2);
+    const char *i3[] = {"r", "sg"}, *o3[] = {"cat"};
+    b_attr_int(&b, b_node(&b, "Concat", "concat", 2, i3, 1, o3), "axis", -2);
+    const char *i4[] = {"cat"}, *o4[] = {"y"};
+    b_node(&b, "Neg", "neg", 1, i4, 1, o4);
+    b_output(&b, "y");
+    lens_model *m = b_load(&b);
+    if (!m) return;
+    lens_session *s = NULL;
+    CHECK_OK(lens_session_create(m, NULL, &s));
+    if (s) {
+      const char *kernel = NULL;
+      for (size_t i = 0; i < lens_session_node_count(s); i++) {
+        lens_node_profile p;
+        CHECK_OK(lens_session_node_profile(s, i, &p));
+        if (strcmp(p.op_type, "Concat") == 0) kernel = p.kernel;
+      }
+      CHECK_MSG(kernel && strcmp(kernel, batch == 1 ? "concat_in_place" : "reference") == 0,
+                "batch %d: Concat ran as %s", (int)batch, kernel ? kernel : "(none)");
+      float x[30];
+      for (int i = 0; i < 30; i++) x[i] = (float)(i % 7) - 3.0f + 0.25f * (float)i;
+      lens_tensor t = f32_tensor(x, 3, xd), y;
+      for (int run = 0; run < 2; run++) {
+        CHECK_OK(lens_session_run(s, &t, 1, &y, 1));
+        CHECK(y.rank == 3 && y.dims[0] == batch && y.dims[1] == 6 && y.dims[2] == 5);
+        for (int64_t n = 0; n < batch && y.data; n++)
+          for (int c = 0; c < 6; c++)
+            for (int w = 0; w < 5; w++) {
+              float v = x[(n * 3 + c % 3) * 5 + w], r = v > 0 ? v : 0;
+              float want = c < 3 ? -r : -1.0f / (1.0f + expf(-r));
+              CHECK_NEAR(((float *)y.data)[(n * 6 + c) * 5 + w], want, 1e-6);
+            }
+      }
+    }
+    lens_session_free(s);
+    lens_model_free(m);
+  }
+}
+
 LENS_TEST_MAIN(LENS_TEST(test_analysis_counts_parameters_and_records_fusion),
+               LENS_TEST(test_concat_of_slices_runs_in_place),
                LENS_TEST(test_paddle_affine_and_hardswish_chains_are_rewritten),
                LENS_TEST(test_mul_by_hardsigmoid_of_itself_becomes_hardswish),
                LENS_TEST(test_batchnorm_after_conv_is_folded_into_it),

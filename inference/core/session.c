@@ -657,6 +657,83 @@ static int cmp_size_desc(const void *a, const void *b, void *ctx) {
   return x < y ? 1 : x > y ? -1 : *(const int *)a - *(const int *)b;
 }
 
+/* A Concat whose inputs are contiguous slices of its output (every dimension before the
+ * axis is 1) need not copy: each input is placed inside the output, at its slice, and
+ * written there by its producer. */
+static lens_status *concat_in_place_compute(const lens_node *node, const lens_value *in,
+                                            lens_value *out, lens_exec_ctx *ctx) {
+  (void)node, (void)in, (void)out, (void)ctx;
+  return NULL;
+}
+
+static const lens_kernel concat_in_place = {
+    .name = "concat_in_place",
+    .op_type = "Concat",
+    .precision = "fp32",
+    .compute = concat_in_place_compute,
+};
+
+/* Marks the Concats of a host session that can run in place: base[t] becomes the Concat
+ * output that input t lives in, at byte offset slice[t], and that output's lifetime grows
+ * to cover its inputs'. A tensor qualifies when a host node makes it, it is no graph
+ * input or output, it feeds no other Concat in place, and it is no such Concat's output
+ * itself (no nesting); all inputs of a Concat qualify or none moves. */
+static void plan_concats_in_place(lens_session *s, int *first, int *last, int *base,
+                                  size_t *slice) {
+  const lens_graph *g = s->graph;
+  for (int e = 0; e < s->n_exec; e++) {
+    exec_node *x = &s->exec[e];
+    const lens_node *node = x->node;
+    if (x->on_device || x->kernel || strcmp(node->op_type, "Concat") != 0 ||
+        node->domain[0] || node->n_outputs != 1 || node->n_inputs < 1)
+      continue;
+    int o = exec_output(x, 0);
+    if (o < 0) continue;
+    const session_tensor *ot = &s->tensors[o];
+    if (ot->is_const || ot->rank < 1 || ot->dtype != LENS_DTYPE_FLOAT32 ||
+        base[o] >= 0)
+      continue;
+    int64_t axis;
+    lens_status *st = lens_attr_int(node, "axis", 0, &axis);
+    if (st) {
+      lens_status_free(st);
+      continue;
+    }
+    if (axis < 0) axis += ot->rank;
+    if (axis < 0 || axis >= ot->rank) continue;
+    int64_t outer = 1;
+    for (int64_t d = 0; d < axis; d++) outer *= ot->dims[d];
+    if (outer != 1) continue;
+    bool ok = true;
+    size_t total = 0;
+    for (int k = 0; k < node->n_inputs && ok; k++) {
+      int t = node->inputs[k];
+      const session_tensor *tt = t >= 0 ? &s->tensors[t] : NULL;
+      ok = tt && !tt->is_const && tt->producer_exec >= 0 && tt->producer_exec < e &&
+           !s->exec[tt->producer_exec].on_device && base[t] < 0 && t != o &&
+           g->tensors[t].kind != LENS_TENSOR_INPUT && !g->tensors[t].is_output &&
+           tt->dtype == ot->dtype;
+      for (int j = 0; j < k && ok; j++) ok = node->inputs[j] != t;
+      /* a tensor that is some other in-place Concat's output cannot move again */
+      for (int f = 0; f < s->n_exec && ok; f++)
+        if (s->exec[f].kernel == &concat_in_place && exec_output(&s->exec[f], 0) == t)
+          ok = false;
+      if (ok) total += tt->nbytes;
+    }
+    if (!ok || total != ot->nbytes) continue;
+    size_t off = 0;
+    for (int k = 0; k < node->n_inputs; k++) {
+      int t = node->inputs[k];
+      base[t] = o;
+      slice[t] = off;
+      off += s->tensors[t].nbytes;
+      if (first[t] < first[o]) first[o] = first[t];
+      if (last[t] > last[o]) last[o] = last[t];
+    }
+    x->kernel = &concat_in_place;
+  }
+}
+
 /* Lifetimes by side: a tensor lives on the side of the node that makes it (graph inputs:
  * host) from that step, and on the other side from its first reader there; graph outputs
  * live on the host until the end. */
@@ -668,9 +745,11 @@ static lens_status *plan_memory(lens_session *s) {
   int *df = malloc(nn * sizeof *df), *dl = malloc(nn * sizeof *dl);
   size_t *hsize = calloc(nn, sizeof *hsize), *dsize = calloc(nn, sizeof *dsize);
   int64_t *hoff = malloc(nn * sizeof *hoff), *doff = malloc(nn * sizeof *doff);
-  int *order = malloc(nn * sizeof *order);
+  int *order = malloc(nn * sizeof *order), *base = malloc(nn * sizeof *base);
+  size_t *slice = calloc(nn, sizeof *slice);
   lens_status *st = NULL;
-  if (!hf || !hl || !df || !dl || !hsize || !dsize || !hoff || !doff || !order) {
+  if (!hf || !hl || !df || !dl || !hsize || !dsize || !hoff || !doff || !order || !base ||
+      !slice) {
     st = lens_error_oom();
     goto done;
   }
@@ -683,6 +762,7 @@ static lens_status *plan_memory(lens_session *s) {
     hf[t] = df[t] = -1;
     hl[t] = dl[t] = -2;
     hoff[t] = doff[t] = -1;
+    base[t] = -1;
     hsize[t] = x->nbytes;
     size_t fs = lens_dtype_size(x->dtype);
     dsize[t] = fs ? x->nbytes / fs * es : 0;
@@ -723,13 +803,16 @@ static lens_status *plan_memory(lens_session *s) {
     }
     hl[t] = s->n_exec;
   }
+  if (!s->backend) plan_concats_in_place(s, hf, hl, base, slice);
   int m = 0;
   for (int t = 0; t < n; t++)
-    if (!s->tensors[t].is_const && hl[t] >= -1 &&
+    if (!s->tensors[t].is_const && hl[t] >= -1 && base[t] < 0 &&
         (g->tensors[t].kind == LENS_TENSOR_INPUT || hf[t] >= 0))
       order[m++] = t;
   qsort_r(order, (size_t)m, sizeof *order, cmp_size_desc, hsize);
   size_t total = place_tensors(order, m, hf, hl, hsize, hoff);
+  for (int t = 0; t < n; t++)
+    if (base[t] >= 0) hoff[t] = hoff[base[t]] + (int64_t)slice[t];
   for (int t = 0; t < n; t++) {
     s->tensors[t].offset = hoff[t];
     s->tensors[t].first_step = hf[t];
@@ -765,7 +848,7 @@ static lens_status *plan_memory(lens_session *s) {
   }
 done:
   free(hf), free(hl), free(df), free(dl), free(hsize), free(dsize), free(hoff), free(doff);
-  free(order);
+  free(order), free(base), free(slice);
   return st;
 }
 
