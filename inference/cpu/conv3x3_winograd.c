@@ -10,7 +10,19 @@
  * Tiles are processed in blocks so the transformed buffers stay a few MiB. Used where the
  * layer is big enough for the transforms to pay (see wino_worth_it). The transforms scale
  * terms by up to 8 before they cancel, so the rounding differs from the direct sum more than
- * im2col's does (a few 1e-4 of the output's magnitude in the tests' worst case). */
+ * im2col's does (a few 1e-4 of the output's magnitude in the tests' worst case).
+ *
+ * Small planes (fewer than 32 tiles: 14x14 and 7x7 outputs) leave the 36 GEMMs too few
+ * columns for the shared GEMM's 32-wide micro-kernel, so they take a layout of their own:
+ * the products run tiles x output channels (X_k^T = V_k^T U_k^T), the output channels
+ * vectorised, U packed in blocks of SP_NB channels, with a micro-kernel in this file. */
+
+/* The library is compiled as ISO C11, where GCC does not fuse a * b + c into an FMA; the
+ * small-plane micro-kernel depends on that fusion. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=fast")
+#endif
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,10 +37,23 @@
 #define NK 36    /* PATCH * PATCH transformed positions */
 #define BLOCK_BYTES ((size_t)6 << 20) /* transformed input + products per block */
 #define MAX_ROW 2048 /* widest padded input row (the transforms' rows live on the stack) */
+#define SP_NB 64       /* small planes: output channels per packed weight block */
+#define SP_TQ 4        /* small planes: tiles padded to a multiple of this */
+#define SP_MAX_TILES 31 /* small planes: the most tiles taken by that layout */
+/* Small planes: input channels whose weights are transformed at a time. The transformed
+ * weights are 4x the layer's and a layer's weights come from memory (each is used once per
+ * run), so they are transformed from the 3x3 ones in chunks that stay in L2 just before
+ * use, which costs less than reading them. */
+#define SP_CC 32
+/* Floats from one position k's transformed weights to the next: a cache line more than
+ * SP_CC rows, so that the 36 stores of one channel do not all fall in one L1 set. */
+#define SP_KS (SP_CC * SP_NB + 16)
 
 typedef struct wino_plan {
   lens_window w;
   int64_t c, m, oh, ow, th, tw, tiles, tb; /* tb: tiles per block */
+  bool small;        /* the small-plane layout (see the file comment) */
+  int64_t ld, nmb;   /* small planes: tiles padded to SP_TQ; blocks of SP_NB channels */
   size_t v_bytes, x_bytes, ws_bytes, packed_bytes;
 } wino_plan;
 
@@ -38,7 +63,12 @@ static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
  * conv2d_im2col_sgemm, one thread: 1.75x faster at 64 channels on 56x56, 2x at 128 on
  * 28x28, 1.6x for 96 -> 24 channels on 160x160, 1.15x at 24 channels on 40x40; 20% slower at
  * 16 input channels and even at fewer than 32 tiles (14x14 outputs). */
+/* Small planes, measured the same way: 256 channels on 14x14 (16 tiles) 1.15-1.2x faster
+ * than im2col; 512 on 7x7 (4 tiles) 1.15x slower (the 36 products are too short to pay for
+ * transforming 36/9 weights per multiply-add row); 64 channels at 16 tiles not measured
+ * faster. */
 static bool wino_worth_it(const wino_plan *p) {
+  if (p->small) return p->c >= 128 && p->m >= 64 && p->tiles >= 8;
   return p->c >= 24 && p->m >= 16 && p->tiles >= 32;
 }
 
@@ -66,6 +96,16 @@ static bool wino_plan_of(const lens_node *node, const lens_value *in, wino_plan 
   p->tw = (p->ow + TILE - 1) / TILE;
   if (p->tw * TILE + 2 > MAX_ROW) return false;
   p->tiles = p->th * p->tw;
+  if (p->tiles <= SP_MAX_TILES) {
+    p->small = true;
+    p->ld = (p->tiles + SP_TQ - 1) / SP_TQ * SP_TQ;
+    p->nmb = (p->m + SP_NB - 1) / SP_NB;
+    p->v_bytes = align64((size_t)(NK * p->c * p->ld) * sizeof(float));
+    p->x_bytes = align64((size_t)(NK * p->ld * p->nmb * SP_NB) * sizeof(float));
+    p->ws_bytes = align64((size_t)(NK * SP_KS * p->nmb) * sizeof(float));
+    p->packed_bytes = align64((size_t)(9 * p->c * p->nmb * SP_NB) * sizeof(float));
+    return p->tiles > 0;
+  }
   int64_t per_tile = NK * (p->c + p->m) * (int64_t)sizeof(float);
   p->tb = (int64_t)BLOCK_BYTES / per_tile;
   if (p->tb < 16) p->tb = 16;
@@ -89,6 +129,16 @@ static lens_status *transform_weights(const wino_plan *p, const float *w, float 
       {1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
       {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1},
   };
+  if (p->small) {
+    /* g as [block][c][3x3][SP_NB channels], zero past the last channel: transformed in
+     * compute (see SP_CC) */
+    memset(packed, 0, p->packed_bytes);
+    for (int64_t m = 0; m < p->m; m++)
+      for (int64_t c = 0; c < p->c; c++)
+        for (int i = 0; i < 9; i++)
+          packed[((m / SP_NB * p->c + c) * 9 + i) * SP_NB + m % SP_NB] = w[(m * p->c + c) * 9 + i];
+    return NULL;
+  }
   float *u = malloc(sizeof(float) * (size_t)(NK * p->m * p->c));
   if (!u) return lens_error_oom();
   for (int64_t m = 0; m < p->m; m++)
@@ -267,6 +317,179 @@ LENS_DEFINE_OUTPUT_TRANSFORM(output_transform_avx2, __attribute__((target("avx2,
 LENS_DEFINE_INPUT_TRANSFORM(input_transform_baseline, )
 LENS_DEFINE_OUTPUT_TRANSFORM(output_transform_baseline, )
 
+/* Small planes: X_k (ld x SP_NB, tiles by channels) = V_k^T (ld x C) U_k (C x SP_NB) for one
+ * block of output channels: TB tiles by NV vectors of channels held in registers, each step
+ * over C one broadcast per tile and NV loads of U. ld is a multiple of TB. */
+#define LENS_DEFINE_SMALL_PRODUCT(NAME, ATTR, VL, NV, TB)                                     \
+  typedef float NAME##_vec __attribute__((vector_size(VL * sizeof(float))));                  \
+  ATTR static void NAME(int64_t c_n, int64_t ld, const float *restrict v,                     \
+                        const float *restrict u, float *restrict x, bool accumulate) {        \
+    for (int64_t j0 = 0; j0 < SP_NB; j0 += VL * NV)                                           \
+      for (int64_t t0 = 0; t0 < ld; t0 += TB) {                                               \
+        NAME##_vec acc[TB][NV];                                                               \
+        for (int i = 0; i < TB; i++)                                                          \
+          for (int q = 0; q < NV; q++) {                                                      \
+            acc[i][q] = (NAME##_vec){0};                                                      \
+            if (accumulate)                                                                   \
+              memcpy(&acc[i][q], x + (t0 + i) * SP_NB + j0 + q * VL, sizeof acc[i][q]);       \
+          }                                                                                   \
+        const float *vp = v + t0, *up = u + j0;                                               \
+        for (int64_t c = 0; c < c_n; c++, vp += ld, up += SP_NB) {                            \
+          NAME##_vec b[NV];                                                                   \
+          for (int q = 0; q < NV; q++) memcpy(&b[q], up + q * VL, sizeof b[q]);               \
+          for (int i = 0; i < TB; i++) {                                                      \
+            float a = vp[i];                                                                  \
+            for (int q = 0; q < NV; q++) acc[i][q] += a * b[q];                               \
+          }                                                                                   \
+        }                                                                                     \
+        for (int i = 0; i < TB; i++)                                                          \
+          for (int q = 0; q < NV; q++)                                                        \
+            memcpy(x + (t0 + i) * SP_NB + j0 + q * VL, &acc[i][q], sizeof acc[i][q]);         \
+      }                                                                                       \
+  }
+
+/* Small planes: U = G g G^T for cn input channels of one block of output channels, g laid
+ * out [c][9][SP_NB] (as prepared), U as [k][c][SP_NB], the channels of the block vectorised. */
+#define LENS_DEFINE_SMALL_WEIGHTS(NAME, ATTR, VL)                                             \
+  typedef float NAME##_vec __attribute__((vector_size(VL * sizeof(float))));                  \
+  ATTR static void NAME(const float *restrict g, int64_t cn, float *restrict u) {             \
+    int64_t ks = SP_KS;                                                                       \
+    for (int64_t c = 0; c < cn; c++)                                                          \
+      for (int l = 0; l < SP_NB; l += VL) {                                                   \
+        const float *gc = g + c * 9 * SP_NB + l;                                              \
+        NAME##_vec t[PATCH][3];                                                               \
+        for (int j = 0; j < 3; j++) {                                                         \
+          NAME##_vec g0, g1, g2;                                                              \
+          memcpy(&g0, gc + j * SP_NB, sizeof g0);                                             \
+          memcpy(&g1, gc + (3 + j) * SP_NB, sizeof g1);                                       \
+          memcpy(&g2, gc + (6 + j) * SP_NB, sizeof g2);                                       \
+          t[0][j] = g0 * (1.0f / 4);                                                          \
+          t[1][j] = (g0 + g1 + g2) * (-1.0f / 6);                                             \
+          t[2][j] = (g0 - g1 + g2) * (-1.0f / 6);                                             \
+          t[3][j] = g0 * (1.0f / 24) + g1 * (1.0f / 12) + g2 * (1.0f / 6);                    \
+          t[4][j] = g0 * (1.0f / 24) - g1 * (1.0f / 12) + g2 * (1.0f / 6);                    \
+          t[5][j] = g2;                                                                       \
+        }                                                                                     \
+        float *ui = u + c * SP_NB + l;                                                        \
+        for (int i = 0; i < PATCH; i++, ui += PATCH * ks) {                                   \
+          NAME##_vec a0 = t[i][0], a1 = t[i][1], a2 = t[i][2];                                \
+          NAME##_vec o[PATCH] = {a0 * (1.0f / 4), (a0 + a1 + a2) * (-1.0f / 6),               \
+                                 (a0 - a1 + a2) * (-1.0f / 6),                                \
+                                 a0 * (1.0f / 24) + a1 * (1.0f / 12) + a2 * (1.0f / 6),       \
+                                 a0 * (1.0f / 24) - a1 * (1.0f / 12) + a2 * (1.0f / 6), a2};  \
+          for (int q = 0; q < PATCH; q++) memcpy(ui + q * ks, &o[q], sizeof o[q]);            \
+        }                                                                                     \
+      }                                                                                       \
+  }
+
+/* Small planes: Y = A^T X A + bias for every tile of one block of output channels, 16
+ * channels at a time (X holds them side by side), then scattered to the channels' planes. */
+#define LENS_DEFINE_SMALL_OUTPUT(NAME, ATTR)                                                  \
+  ATTR static void NAME(const wino_plan *p, const float *xb, int64_t mb, const float *bias,   \
+                        float *y) {                                                           \
+    int64_t ohw = p->oh * p->ow;                                                              \
+    for (int64_t t = 0; t < p->tiles; t++) {                                                  \
+      int64_t r0 = t / p->tw * TILE, c0 = t % p->tw * TILE;                                   \
+      for (int64_t l0 = 0; l0 < SP_NB; l0 += 16) {                                            \
+        int64_t m0 = mb * SP_NB + l0;                                                         \
+        if (m0 >= p->m) break;                                                                \
+        float s[TILE][PATCH][16], o[TILE][TILE][16];                                          \
+        for (int b = 0; b < PATCH; b++) {                                                     \
+          const float *q = xb + (t * SP_NB + l0) + (int64_t)b * p->ld * SP_NB;                \
+          int64_t ks = PATCH * p->ld * SP_NB;                                                 \
+          for (int l = 0; l < 16; l++) {                                                      \
+            float x0 = q[l], x1 = q[ks + l], x2 = q[2 * ks + l], x3 = q[3 * ks + l];          \
+            float x4 = q[4 * ks + l], x5 = q[5 * ks + l];                                     \
+            s[0][b][l] = x0 + x1 + x2 + x3 + x4;                                              \
+            s[1][b][l] = x1 - x2 + 2 * x3 - 2 * x4;                                           \
+            s[2][b][l] = x1 + x2 + 4 * x3 + 4 * x4;                                           \
+            s[3][b][l] = x1 - x2 + 8 * x3 - 8 * x4 + x5;                                      \
+          }                                                                                   \
+        }                                                                                     \
+        for (int a = 0; a < TILE; a++)                                                        \
+          for (int l = 0; l < 16; l++) {                                                      \
+            float e0 = s[a][0][l], e1 = s[a][1][l], e2 = s[a][2][l], e3 = s[a][3][l];         \
+            float e4 = s[a][4][l], e5 = s[a][5][l];                                           \
+            o[a][0][l] = e0 + e1 + e2 + e3 + e4;                                              \
+            o[a][1][l] = e1 - e2 + 2 * e3 - 2 * e4;                                           \
+            o[a][2][l] = e1 + e2 + 4 * e3 + 4 * e4;                                           \
+            o[a][3][l] = e1 - e2 + 8 * e3 - 8 * e4 + e5;                                      \
+          }                                                                                   \
+        int64_t rows = p->oh - r0 < TILE ? p->oh - r0 : TILE;                                 \
+        int64_t cols = p->ow - c0 < TILE ? p->ow - c0 : TILE;                                 \
+        for (int l = 0; l < 16 && m0 + l < p->m; l++) {                                       \
+          float bv = bias ? bias[m0 + l] : 0.0f;                                              \
+          float *ym = y + (m0 + l) * ohw + r0 * p->ow + c0;                                   \
+          for (int64_t a = 0; a < rows; a++)                                                  \
+            for (int64_t b = 0; b < cols; b++) ym[a * p->ow + b] = o[a][b][l] + bv;           \
+        }                                                                                     \
+      }                                                                                       \
+    }                                                                                         \
+  }
+
+#if defined(__x86_64__) || defined(__i386__)
+LENS_DEFINE_SMALL_PRODUCT(small_product_avx512, __attribute__((target("avx512f"))), 16, 4, 4)
+LENS_DEFINE_SMALL_PRODUCT(small_product_avx2, __attribute__((target("avx2,fma"))), 8, 4, 2)
+LENS_DEFINE_SMALL_OUTPUT(small_output_avx512, __attribute__((target("avx512f"))))
+LENS_DEFINE_SMALL_OUTPUT(small_output_avx2, __attribute__((target("avx2,fma"))))
+LENS_DEFINE_SMALL_WEIGHTS(small_weights_avx512, __attribute__((target("avx512f"))), 16)
+LENS_DEFINE_SMALL_WEIGHTS(small_weights_avx2, __attribute__((target("avx2,fma"))), 8)
+#endif
+LENS_DEFINE_SMALL_WEIGHTS(small_weights_baseline, , 4)
+LENS_DEFINE_SMALL_PRODUCT(small_product_baseline, , 4, 4, 2)
+LENS_DEFINE_SMALL_OUTPUT(small_output_baseline, )
+
+typedef struct small_region {
+  const wino_job *job;
+  const float *packed;
+  float *u; /* SP_CC input channels of transformed weights per block of output channels */
+  void (*product)(int64_t, int64_t, const float *, const float *, float *, bool);
+  void (*output)(const wino_plan *, const float *, int64_t, const float *, float *);
+  void (*weights)(const float *, int64_t, float *);
+} small_region;
+
+/* Blocks [begin, end) of SP_NB output channels: the 36 products, the output transform and
+ * the epilogue over the block's planes. Threads share nothing but the transformed input. */
+static void small_blocks(void *arg, size_t begin, size_t end) {
+  const small_region *r = arg;
+  const wino_job *j = r->job;
+  const wino_plan *p = j->p;
+  int64_t ohw = p->oh * p->ow;
+  for (int64_t mb = (int64_t)begin; mb < (int64_t)end; mb++) {
+    float *xb = j->xk + mb * NK * p->ld * SP_NB, *u = r->u + mb * NK * SP_KS;
+    for (int64_t c0 = 0; c0 < p->c; c0 += SP_CC) {
+      int64_t cn = p->c - c0 < SP_CC ? p->c - c0 : SP_CC;
+      r->weights(r->packed + (mb * p->c + c0) * 9 * SP_NB, cn, u);
+      for (int k = 0; k < NK; k++)
+        r->product(cn, p->ld, j->v + ((int64_t)k * p->c + c0) * p->ld,
+                   u + (int64_t)k * SP_KS, xb + (int64_t)k * p->ld * SP_NB, c0 > 0);
+    }
+    r->output(p, xb, mb, j->bias, j->y);
+    if (!j->ep) continue;
+    for (int64_t m = mb * SP_NB; m < p->m && m < (mb + 1) * SP_NB; m++)
+      j->epi(j->ep, 0.0f, j->y + m * ohw, j->residual ? j->residual + m * ohw : NULL,
+             (size_t)ohw);
+  }
+}
+
+/* One image on the small-plane layout. */
+static void small_image(lens_exec_ctx *ctx, wino_job *job, const small_region *r,
+                        void (*in_fn)(void *, size_t, size_t)) {
+  const wino_plan *p = job->p;
+  job->t0 = 0;
+  job->nt = p->tiles;
+  job->ld = p->ld;
+  int threads = lens_exec_threads(ctx);
+  if (threads > 1) lens_parallel_for(ctx, (size_t)p->c, in_fn, job);
+  else in_fn(job, 0, (size_t)p->c);
+  /* the padding tiles' rows of the products are never read, but are kept finite */
+  if (p->ld > p->tiles)
+    for (int64_t kc = 0; kc < NK * p->c; kc++)
+      memset(job->v + kc * p->ld + p->tiles, 0, (size_t)(p->ld - p->tiles) * sizeof(float));
+  if (threads > 1) lens_parallel_for(ctx, (size_t)p->nmb, small_blocks, (void *)r);
+  else small_blocks((void *)r, 0, (size_t)p->nmb);
+}
+
 typedef struct wino_region {
   const wino_job *job;
   const float *packed;
@@ -328,6 +551,24 @@ static lens_status *wino_compute(const lens_node *node, const lens_value *in, le
   default: break;
   }
 #endif
+  void (*product)(int64_t, int64_t, const float *, const float *, float *, bool) =
+      small_product_baseline;
+  void (*weights)(const float *, int64_t, float *) = small_weights_baseline;
+  void (*output)(const wino_plan *, const float *, int64_t, const float *, float *) =
+      small_output_baseline;
+#if defined(__x86_64__) || defined(__i386__)
+  switch (lens_cpu_isa()) {
+  case LENS_CPU_ISA_AVX512:
+    product = small_product_avx512, output = small_output_avx512;
+    weights = small_weights_avx512;
+    break;
+  case LENS_CPU_ISA_AVX2:
+    product = small_product_avx2, output = small_output_avx2, weights = small_weights_avx2;
+    break;
+  default: break;
+  }
+#endif
+  small_region small = {&job, packed, (float *)ws, product, output, weights};
   size_t per_k = lens_sgemm_packed_a_floats(p.m, p.c);
   int64_t in_image = p.c * p.w.in[0] * p.w.in[1], out_image = p.m * p.oh * p.ow;
   int threads = lens_exec_threads(ctx);
@@ -336,6 +577,10 @@ static lens_status *wino_compute(const lens_node *node, const lens_value *in, le
     job.x = (const float *)in[0].data + n * in_image;
     job.y = (float *)out[0].data + n * out_image;
     job.residual = job.ep && job.ep->residual ? job.ep->residual + n * out_image : NULL;
+    if (p.small) {
+      small_image(ctx, &job, &small, in_fn);
+      continue;
+    }
     for (job.t0 = 0; job.t0 < p.tiles; job.t0 += p.tb) {
       job.nt = p.tiles - job.t0 < p.tb ? p.tiles - job.t0 : p.tb;
       job.ld = job.nt;
