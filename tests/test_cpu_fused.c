@@ -175,6 +175,16 @@ static const conv_case depthwise_cases[] = {
     {2, 35, 7, 7, 35, 3, 3, 1, 1, 35, {1, 1, 1, 1}, true},
     {1, 33, 14, 14, 33, 5, 5, 2, 1, 33, {2, 2, 2, 2}, true},
     {1, 32, 9, 11, 32, 3, 3, 1, 2, 32, {2, 1, 2, 3}, false},
+    /* the direct path: stride 2 over 16-lane steps with tails, borders, multiplier 2 */
+    {1, 4, 6, 65, 8, 3, 3, 2, 1, 4, {1, 1, 1, 1}, true},
+    {1, 3, 5, 1, 3, 3, 3, 1, 1, 3, {1, 1, 1, 1}, true},    /* one column */
+    {1, 2, 9, 31, 2, 5, 5, 1, 1, 2, {2, 2, 2, 2}, false},  /* 5x5 stride 1 */
+    {1, 2, 12, 97, 2, 3, 3, 2, 1, 2, {0, 1, 1, 0}, true},  /* odd rows, uneven pads */
+    {1, 2, 13, 250, 2, 3, 3, 1, 1, 2, {1, 1, 1, 1}, true}, /* many steps, a tail */
+    {1, 2, 8, 34, 2, 3, 3, 2, 1, 2, {2, 2, 2, 2}, true},   /* pads of 2 at stride 2 */
+    {1, 3, 5, 20, 6, 3, 3, 1, 1, 3, {1, 1, 0, 0}, true},   /* multiplier 2, no right pad */
+    {1, 2, 9, 64, 2, 3, 3, 2, 1, 2, {1, 1, 0, 0}, true},   /* stride 2, even width, no end pad */
+    {1, 2, 4, 3, 2, 3, 3, 2, 1, 2, {1, 1, 1, 1}, true},    /* stride 2, 3 columns */
 };
 
 static void check_conv_cases(const char *kernel, const conv_case *cases, size_t n_cases) {
@@ -312,6 +322,14 @@ static const pool_case pool_cases[] = {
     {1, 2, 3, 3, 3, 3, 1, 1, 1, {2, 2, 2, 2}, 0},     /* windows in the padding */
     {1, 1, 3, 5000, 3, 3, 2, 2, 1, {1, 1, 1, 1}, 0},  /* too wide for the two-pass path */
     {1, 2, 9, 40, 3, 4, 3, 3, 1, {0, 2, 1, 1}, 1},    /* stride 3, ceil_mode */
+    /* stride 2 at most 3 wide: widths that leave tails for every vector width */
+    {1, 3, 9, 47, 3, 3, 2, 2, 1, {1, 1, 1, 1}, 1},
+    {1, 2, 6, 33, 3, 3, 2, 2, 1, {2, 2, 0, 0}, 0},    /* left pad of 2 */
+    {1, 2, 7, 66, 2, 2, 2, 2, 1, {0, 0, 0, 0}, 1},    /* 2x2, ceil_mode */
+    {1, 2, 5, 20, 2, 1, 3, 2, 1, {0, 0, 0, 0}, 0},    /* one column wide */
+    {1, 2, 6, 21, 2, 3, 2, 2, 1, {1, 2, 0, 1}, 0},    /* top row half in the padding */
+    {1, 2, 27, 27, 3, 3, 2, 2, 1, {0, 0, 0, 0}, 1},   /* squeezenet's last pool */
+    {1, 1, 4, 3, 3, 3, 2, 2, 1, {1, 1, 1, 1}, 1},     /* narrower than any vector */
 };
 
 static void test_maxpool2d_direct_matches_reference(void) {
@@ -372,6 +390,50 @@ static void test_maxpool2d_direct_propagates_nan(void) {
   for (int i = 0; i < 9; i++)
     CHECK_MSG(isnan(got[i]) == isnan(want[i]) && (isnan(got[i]) || got[i] == want[i]),
               "output %d: %g, expected %g", i, got[i], want[i]);
+  tfree_outputs(ref, 1);
+  tnode_free(&t);
+}
+
+/* The stride-2 path: a NaN at the first, last and shared (even) columns of windows, and in
+ * a row two windows share, at every ISA level. */
+static void test_maxpool2d_direct_stride2_propagates_nan(void) {
+  enum { H = 7, W = 37 };
+  float x[H * W];
+  fill_random(x, H * W, 11);
+  x[0] = NAN;
+  x[2 * W + 5] = NAN;
+  x[3 * W + 20] = NAN;
+  x[6 * W + 36] = NAN;
+  int64_t xd[4] = {1, 1, H, W}, kk[2] = {3, 3}, st[2] = {2, 2}, pads[4] = {1, 1, 1, 1};
+  tnode t;
+  tnode_init(&t, "MaxPool", 12, 1, 1);
+  tnode_ints(&t, "kernel_shape", kk, 2);
+  tnode_ints(&t, "strides", st, 2);
+  tnode_ints(&t, "pads", pads, 4);
+  tnode_int(&t, "ceil_mode", 1);
+  lens_value in[1] = {tval(LENS_DTYPE_FLOAT32, 4, xd, x)};
+  lens_value ref[1];
+  CHECK_OK(trun(&t, in, ref, 1, NULL));
+  const lens_kernel *k = find_kernel("maxpool2d_direct");
+  int64_t n = lens_value_elements(&ref[0]);
+  float *got = malloc(sizeof(float) * (size_t)n);
+  const float *want = ref[0].data;
+  int levels[3], n_levels = isa_levels(levels), nans = 0;
+  for (int64_t i = 0; i < n; i++) nans += isnan(want[i]) != 0;
+  CHECK(nans > 4);
+  for (int li = 0; k && li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    lens_value out = ref[0];
+    out.data = got;
+    lens_exec_ctx ctx = {0};
+    CHECK_OK(k->compute(&t.node, in, &out, &ctx));
+    for (int64_t i = 0; i < n; i++)
+      CHECK_MSG(isnan(got[i]) == isnan(want[i]) && (isnan(got[i]) || got[i] == want[i]),
+                "isa %s output %lld: %g, expected %g", lens_cpu_isa_name(levels[li]),
+                (long long)i, got[i], want[i]);
+  }
+  lens_cpu_force_isa(-1);
+  free(got);
   tfree_outputs(ref, 1);
   tnode_free(&t);
 }
@@ -862,6 +924,7 @@ LENS_TEST_MAIN(LENS_TEST(test_conv2d_im2col_sgemm_applies_every_epilogue),
                LENS_TEST(test_conv3x3_winograd_f4_matches_reference),
                LENS_TEST(test_maxpool2d_direct_matches_reference),
                LENS_TEST(test_maxpool2d_direct_propagates_nan),
+               LENS_TEST(test_maxpool2d_direct_stride2_propagates_nan),
                LENS_TEST(test_global_average_pool_matches_reference),
                LENS_TEST(test_batchnorm_affine_matches_reference),
                LENS_TEST(test_conv_transpose2d_sgemm_matches_reference),

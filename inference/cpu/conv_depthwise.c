@@ -1,6 +1,10 @@
 /* conv2d_depthwise_direct: 2-D convolution with one input channel per group (depthwise,
  * any channel multiplier, stride, dilation and padding), computed directly.
  *
+ * On AVX-512, square 3x3 and 5x5 kernels at stride 1 or 2 without dilation read the input
+ * rows in place, two output rows at a time (LENS_DEFINE_DW_DIRECT_AVX512, and for 3x3 with
+ * one column of left padding dw_direct3s1p1_avx512 / dw_direct3s2p1_avx512). Otherwise:
+ *
  * A band of input rows is copied into a zero-padded buffer on the stack, each row split
  * into its stride phases (column c goes to phase c % stride, index c / stride), so that
  * every kernel tap reads a contiguous run for any stride. A block of VL outputs then keeps
@@ -260,6 +264,283 @@ LENS_DEFINE_DW_PLANE(dw_plane_avx2, __attribute__((target("avx2,fma"))), 8,
 #endif
 LENS_DEFINE_DW_PLANE(dw_plane_baseline, , 4, store_part_scalar(dst, (const float *)&v, n))
 
+#if defined(__x86_64__) || defined(__i386__)
+/* Widest output row the direct path takes (its load masks live on the stack). */
+#define DIRECT_MAX_STEPS 256
+
+/* Lanes of a 16-wide load at column start of a row of n values that lie inside it: a masked
+ * load reads zeros for the padding and never touches memory outside the row. */
+static __mmask16 row_mask16(int64_t start, int64_t n) {
+  int64_t lo = start < 0 ? -start : 0, hi = n - start < 16 ? n - start : 16;
+  if (hi <= lo) return 0;
+  return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+/* Square K x K kernels at column stride 1 or 2, no dilation, straight from the input rows:
+ * 16 outputs of a row per step, borders by masked loads (masks worked out once per plane)
+ * instead of a padded copy, the K*K weights in registers, one sum per kernel row so that
+ * the FMA chains stay short. Stride 2 splits 32 input columns into even and odd ones with
+ * two permutes; the taps further right shift in lanes of the next 16 columns. Relu and
+ * Clip, and the residual before them, are applied in registers; other activations by the
+ * epilogue per row. */
+#define LENS_DEFINE_DW_DIRECT_AVX512(NAME, K, S)                                              \
+  __attribute__((target("avx512f"))) static void NAME(const dw_job *j, const float *x,        \
+                                                      const float *wm, float bias, float *y,  \
+                                                      const float *residual) {                \
+    const lens_window *w = &j->w;                                                             \
+    int64_t ih_n = w->in[0], iw_n = w->in[1], oh_n = w->out[0], ow_n = w->out[1];             \
+    int64_t pt = w->pad_begin[0], pl = w->pad_begin[1];                                       \
+    enum { LOADS = S == 1 ? K : 3 };                                                          \
+    __mmask16 mk[DIRECT_MAX_STEPS][LOADS + 1];                                                \
+    int64_t steps = (ow_n + 15) / 16;                                                         \
+    for (int64_t s = 0; s < steps; s++) {                                                     \
+      int64_t p = s * 16 * S - pl;                                                            \
+      for (int l = 0; l < LOADS; l++) mk[s][l] = row_mask16(p + (S == 1 ? l : 16 * l), iw_n); \
+      mk[s][LOADS] = row_mask16(s * 16, ow_n);                                                \
+    }                                                                                         \
+    __m512 wv[K * K];                                                                         \
+    for (int t = 0; t < K * K; t++) wv[t] = _mm512_set1_ps(wm[t]);                            \
+    lens_activation_kind act = j->ep ? j->ep->act : LENS_ACT_NONE;                            \
+    bool inline_epi = act == LENS_ACT_NONE || act == LENS_ACT_RELU || act == LENS_ACT_CLIP;   \
+    const float *res = inline_epi ? residual : NULL;                                          \
+    __m512 lo = _mm512_set1_ps(act == LENS_ACT_CLIP ? j->ep->alpha : 0.0f);                   \
+    __m512 hi = _mm512_set1_ps(act == LENS_ACT_CLIP ? j->ep->beta : 0.0f);                    \
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, \
+                                           28, 30);                                           \
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));                         \
+    const __m512i next = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, \
+                                           16);                                               \
+    /* two output rows at a time: the K + S input rows they read are loaded (and split)    \
+     * once for both */                                                                       \
+    for (int64_t oh = 0; oh < oh_n; oh += 2) {                                                \
+      int64_t ih0 = oh * S - pt;                                                              \
+      bool two = oh + 1 < oh_n;                                                               \
+      const float *xr[K + S];                                                                 \
+      bool in_rows[K + S];                                                                    \
+      for (int r = 0; r < K + S; r++) {                                                       \
+        in_rows[r] = ih0 + r >= 0 && ih0 + r < ih_n;                                          \
+        xr[r] = x + (in_rows[r] ? ih0 + r : 0) * iw_n;                                        \
+      }                                                                                       \
+      for (int64_t s = 0; s < steps; s++) {                                                   \
+        int64_t p = s * 16 * S - pl;                                                          \
+        const __mmask16 *m = mk[s];                                                           \
+        /* NA sums per output row (one per kernel row when the registers allow) keep the   \
+         * FMA chains short */                                                                \
+        enum { NA = K <= 3 ? K : 2 };                                                         \
+        __m512 a0[NA], a1[NA];                                                                \
+        a0[0] = a1[0] = _mm512_set1_ps(bias);                                                 \
+        for (int i = 1; i < NA; i++) a0[i] = a1[i] = _mm512_setzero_ps();                     \
+        _Pragma("GCC unroll 8") for (int r = 0; r < K + S; r++) {                             \
+          if (!in_rows[r]) continue;                                                          \
+          const float *q = xr[r] + p;                                                         \
+          __m512 t[K];                                                                        \
+          if (S == 1) {                                                                       \
+            _Pragma("GCC unroll 8") for (int kj = 0; kj < K; kj++)                            \
+                t[kj] = _mm512_maskz_loadu_ps(m[kj], q + kj);                                 \
+          } else {                                                                            \
+            __m512 a = _mm512_maskz_loadu_ps(m[0], q);                                        \
+            __m512 b = _mm512_maskz_loadu_ps(m[1], q + 16);                                   \
+            __m512 c = _mm512_maskz_loadu_ps(m[2], q + 32);                                   \
+            t[0] = _mm512_permutex2var_ps(a, even, b);                                        \
+            if (K > 1) t[1] = _mm512_permutex2var_ps(a, odd, b);                              \
+            /* one column pair further: lanes move down, lane 15 from the next 16 */         \
+            for (int kj = 2; kj < K; kj++)                                                    \
+              t[kj] = _mm512_permutex2var_ps(                                                 \
+                  t[kj - 2], _mm512_add_epi32(next, _mm512_maskz_set1_epi32(0x8000, kj - 2)), \
+                  c);                                                                         \
+          }                                                                                   \
+          if (r < K)                                                                          \
+            for (int kj = 0; kj < K; kj++)                                                    \
+              a0[r % NA] = _mm512_fmadd_ps(wv[r * K + kj], t[kj], a0[r % NA]);                \
+          if (r >= S && r - S < K)                                                            \
+            for (int kj = 0; kj < K; kj++)                                                    \
+              a1[(r - S) % NA] = _mm512_fmadd_ps(wv[(r - S) * K + kj], t[kj], a1[(r - S) % NA]); \
+        }                                                                                     \
+        __mmask16 om = m[LOADS];                                                              \
+        for (int h = 0; h < 1 + two; h++) {                                                   \
+          __m512 sum = h ? a1[0] : a0[0];                                                     \
+          for (int i = 1; i < NA; i++) sum = _mm512_add_ps(sum, h ? a1[i] : a0[i]);           \
+          int64_t off = (oh + h) * ow_n + s * 16;                                             \
+          if (res) sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(om, res + off));            \
+          if (act == LENS_ACT_RELU) sum = _mm512_max_ps(sum, _mm512_setzero_ps());            \
+          /* constant first: a NaN sum stays NaN, as in the plain Clip */                     \
+          if (act == LENS_ACT_CLIP) sum = _mm512_min_ps(hi, _mm512_max_ps(lo, sum));          \
+          /* a whole vector when it can: masked stores are slower on some cores */            \
+          if (om == 0xffff) _mm512_storeu_ps(y + off, sum);                                   \
+          else _mm512_mask_storeu_ps(y + off, om, sum);                                       \
+        }                                                                                     \
+      }                                                                                       \
+      if (j->ep && !inline_epi)                                                               \
+        for (int64_t h = 0; h < 1 + two; h++)                                                 \
+          j->epi(j->ep, 0.0f, y + (oh + h) * ow_n,                                            \
+                 residual ? residual + (oh + h) * ow_n : NULL, (size_t)ow_n);                 \
+    }                                                                                         \
+  }
+
+LENS_DEFINE_DW_DIRECT_AVX512(dw_direct3s1_avx512, 3, 1)
+LENS_DEFINE_DW_DIRECT_AVX512(dw_direct3s2_avx512, 3, 2)
+LENS_DEFINE_DW_DIRECT_AVX512(dw_direct5s1_avx512, 5, 1)
+LENS_DEFINE_DW_DIRECT_AVX512(dw_direct5s2_avx512, 5, 2)
+
+/* 3x3, stride 1, one column of padding each side (MobileNet's stride-1 depthwise layers):
+ * as dw_direct3s1_avx512, but each input row is read in 16-column blocks on the row's own
+ * grid, one new block per step, and the taps one column left and right come from the block
+ * before and after by valignd, not from loads across cache lines. */
+__attribute__((target("avx512f"))) static void dw_direct3s1p1_avx512(const dw_job *j,
+                                                                     const float *x,
+                                                                     const float *wm,
+                                                                     float bias, float *y,
+                                                                     const float *residual) {
+  const lens_window *w = &j->w;
+  int64_t ih_n = w->in[0], iw_n = w->in[1], oh_n = w->out[0], ow_n = w->out[1];
+  int64_t pt = w->pad_begin[0], steps = (ow_n + 15) / 16;
+  __mmask16 mk[DIRECT_MAX_STEPS + 1][2];
+  for (int64_t s = 0; s <= steps; s++) {
+    mk[s][0] = row_mask16(16 * s, iw_n); /* the block a step reads: one ahead of its own */
+    mk[s][1] = row_mask16(16 * s, ow_n);
+  }
+  __m512 wv[9];
+  for (int t = 0; t < 9; t++) wv[t] = _mm512_set1_ps(wm[t]);
+  lens_activation_kind act = j->ep ? j->ep->act : LENS_ACT_NONE;
+  bool inline_epi = act == LENS_ACT_NONE || act == LENS_ACT_RELU || act == LENS_ACT_CLIP;
+  const float *res = inline_epi ? residual : NULL;
+  __m512 lo = _mm512_set1_ps(act == LENS_ACT_CLIP ? j->ep->alpha : 0.0f);
+  __m512 hi = _mm512_set1_ps(act == LENS_ACT_CLIP ? j->ep->beta : 0.0f);
+  for (int64_t oh = 0; oh < oh_n; oh += 2) {
+    int64_t ih0 = oh - pt;
+    bool two = oh + 1 < oh_n;
+    const float *xr[4];
+    bool in_rows[4];
+    __m512 prev[4], cur[4];
+    for (int r = 0; r < 4; r++) {
+      in_rows[r] = ih0 + r >= 0 && ih0 + r < ih_n;
+      xr[r] = x + (in_rows[r] ? ih0 + r : 0) * iw_n;
+      prev[r] = _mm512_setzero_ps();
+      cur[r] = in_rows[r] ? _mm512_maskz_loadu_ps(mk[0][0], xr[r]) : prev[r];
+    }
+    for (int64_t s = 0; s < steps; s++) {
+      __mmask16 mn = mk[s + 1][0], om = mk[s][1];
+      __m512 a0[3], a1[3];
+      a0[0] = a1[0] = _mm512_set1_ps(bias);
+      a0[1] = a1[1] = a0[2] = a1[2] = _mm512_setzero_ps();
+      _Pragma("GCC unroll 4") for (int r = 0; r < 4; r++) {
+        if (!in_rows[r]) continue;
+        __m512 nxt = _mm512_maskz_loadu_ps(mn, xr[r] + 16 * s + 16);
+        __m512 t0 = (__m512)_mm512_alignr_epi32((__m512i)cur[r], (__m512i)prev[r], 15);
+        __m512 t2 = (__m512)_mm512_alignr_epi32((__m512i)nxt, (__m512i)cur[r], 1);
+        if (r < 3) {
+          a0[r] = _mm512_fmadd_ps(wv[3 * r], t0, a0[r]);
+          a0[r] = _mm512_fmadd_ps(wv[3 * r + 1], cur[r], a0[r]);
+          a0[r] = _mm512_fmadd_ps(wv[3 * r + 2], t2, a0[r]);
+        }
+        if (r >= 1) {
+          a1[r - 1] = _mm512_fmadd_ps(wv[3 * r - 3], t0, a1[r - 1]);
+          a1[r - 1] = _mm512_fmadd_ps(wv[3 * r - 2], cur[r], a1[r - 1]);
+          a1[r - 1] = _mm512_fmadd_ps(wv[3 * r - 1], t2, a1[r - 1]);
+        }
+        prev[r] = cur[r];
+        cur[r] = nxt;
+      }
+      for (int h = 0; h < 1 + two; h++) {
+        __m512 sum = h ? _mm512_add_ps(_mm512_add_ps(a1[0], a1[1]), a1[2])
+                       : _mm512_add_ps(_mm512_add_ps(a0[0], a0[1]), a0[2]);
+        int64_t off = (oh + h) * ow_n + s * 16;
+        if (res) sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(om, res + off));
+        if (act == LENS_ACT_RELU) sum = _mm512_max_ps(sum, _mm512_setzero_ps());
+        if (act == LENS_ACT_CLIP) sum = _mm512_min_ps(hi, _mm512_max_ps(lo, sum));
+        if (om == 0xffff) _mm512_storeu_ps(y + off, sum);
+        else _mm512_mask_storeu_ps(y + off, om, sum);
+      }
+    }
+    if (j->ep && !inline_epi)
+      for (int64_t h = 0; h < 1 + two; h++)
+        j->epi(j->ep, 0.0f, y + (oh + h) * ow_n, residual ? residual + (oh + h) * ow_n : NULL,
+               (size_t)ow_n);
+  }
+}
+
+/* 3x3, stride 2, one column of padding on the left (MobileNet's stride-2 layers): two
+ * blocks of 32 columns on the row's own grid per step; the centre and right taps are their
+ * even and odd columns, the left tap the odd columns moved one lane up with the last column
+ * of the step before (valignd), so no load crosses a cache line. */
+__attribute__((target("avx512f"))) static void dw_direct3s2p1_avx512(const dw_job *j,
+                                                                     const float *x,
+                                                                     const float *wm,
+                                                                     float bias, float *y,
+                                                                     const float *residual) {
+  const lens_window *w = &j->w;
+  int64_t ih_n = w->in[0], iw_n = w->in[1], oh_n = w->out[0], ow_n = w->out[1];
+  int64_t pt = w->pad_begin[0], steps = (ow_n + 15) / 16;
+  __mmask16 mk[DIRECT_MAX_STEPS][3];
+  for (int64_t s = 0; s < steps; s++) {
+    mk[s][0] = row_mask16(32 * s, iw_n);
+    mk[s][1] = row_mask16(32 * s + 16, iw_n);
+    mk[s][2] = row_mask16(16 * s, ow_n);
+  }
+  __m512 wv[9];
+  for (int t = 0; t < 9; t++) wv[t] = _mm512_set1_ps(wm[t]);
+  lens_activation_kind act = j->ep ? j->ep->act : LENS_ACT_NONE;
+  bool inline_epi = act == LENS_ACT_NONE || act == LENS_ACT_RELU || act == LENS_ACT_CLIP;
+  const float *res = inline_epi ? residual : NULL;
+  __m512 lo = _mm512_set1_ps(act == LENS_ACT_CLIP ? j->ep->alpha : 0.0f);
+  __m512 hi = _mm512_set1_ps(act == LENS_ACT_CLIP ? j->ep->beta : 0.0f);
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                         28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  for (int64_t oh = 0; oh < oh_n; oh += 2) {
+    int64_t ih0 = oh * 2 - pt;
+    bool two = oh + 1 < oh_n;
+    const float *xr[5];
+    bool in_rows[5];
+    __m512 prev[5];
+    for (int r = 0; r < 5; r++) {
+      in_rows[r] = ih0 + r >= 0 && ih0 + r < ih_n;
+      xr[r] = x + (in_rows[r] ? ih0 + r : 0) * iw_n;
+      prev[r] = _mm512_setzero_ps();
+    }
+    for (int64_t s = 0; s < steps; s++) {
+      __mmask16 om = mk[s][2];
+      __m512 a0[3], a1[3];
+      a0[0] = a1[0] = _mm512_set1_ps(bias);
+      a0[1] = a1[1] = a0[2] = a1[2] = _mm512_setzero_ps();
+      _Pragma("GCC unroll 5") for (int r = 0; r < 5; r++) {
+        if (!in_rows[r]) continue;
+        __m512 q0 = _mm512_maskz_loadu_ps(mk[s][0], xr[r] + 32 * s);
+        __m512 q1 = _mm512_maskz_loadu_ps(mk[s][1], xr[r] + 32 * s + 16);
+        __m512 t1 = _mm512_permutex2var_ps(q0, even, q1);
+        __m512 t2 = _mm512_permutex2var_ps(q0, odd, q1);
+        __m512 t0 = (__m512)_mm512_alignr_epi32((__m512i)t2, (__m512i)prev[r], 15);
+        prev[r] = q1;
+        if (r < 3) {
+          a0[r] = _mm512_fmadd_ps(wv[3 * r], t0, a0[r]);
+          a0[r] = _mm512_fmadd_ps(wv[3 * r + 1], t1, a0[r]);
+          a0[r] = _mm512_fmadd_ps(wv[3 * r + 2], t2, a0[r]);
+        }
+        if (r >= 2) {
+          a1[r - 2] = _mm512_fmadd_ps(wv[3 * r - 6], t0, a1[r - 2]);
+          a1[r - 2] = _mm512_fmadd_ps(wv[3 * r - 5], t1, a1[r - 2]);
+          a1[r - 2] = _mm512_fmadd_ps(wv[3 * r - 4], t2, a1[r - 2]);
+        }
+      }
+      for (int h = 0; h < 1 + two; h++) {
+        __m512 sum = h ? _mm512_add_ps(_mm512_add_ps(a1[0], a1[1]), a1[2])
+                       : _mm512_add_ps(_mm512_add_ps(a0[0], a0[1]), a0[2]);
+        int64_t off = (oh + h) * ow_n + s * 16;
+        if (res) sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(om, res + off));
+        if (act == LENS_ACT_RELU) sum = _mm512_max_ps(sum, _mm512_setzero_ps());
+        if (act == LENS_ACT_CLIP) sum = _mm512_min_ps(hi, _mm512_max_ps(lo, sum));
+        if (om == 0xffff) _mm512_storeu_ps(y + off, sum);
+        else _mm512_mask_storeu_ps(y + off, om, sum);
+      }
+    }
+    if (j->ep && !inline_epi)
+      for (int64_t h = 0; h < 1 + two; h++)
+        j->epi(j->ep, 0.0f, y + (oh + h) * ow_n, residual ? residual + (oh + h) * ow_n : NULL,
+               (size_t)ow_n);
+  }
+}
+#endif
+
 /* Output columns [*lo, *hi) whose tap at offset off (kernel column * dilation - pad) reads
  * inside an input row of iw_n values. */
 static void tap_range(int64_t off, int64_t sw, int64_t iw_n, int64_t ow_n, int64_t *lo,
@@ -325,6 +606,20 @@ static void choose_plane_fn(dw_job *j) {
   }
   if (j->band_rows < 1 || j->w.kernel[0] * j->w.kernel[1] > 64 || j->w.stride[1] > 8)
     fn = dw_plane_rows;
+#if defined(__x86_64__) || defined(__i386__)
+  int64_t k = w->kernel[0];
+  if (vl == 16 && w->kernel[1] == k && (k == 3 || k == 5) && w->dilation[0] == 1 &&
+      w->out[1] <= 16 * DIRECT_MAX_STEPS &&
+      w->dilation[1] == 1 && (w->stride[1] == 1 || w->stride[1] == 2) &&
+      w->stride[0] == w->stride[1]) {
+    if (k == 3) fn = w->stride[1] == 1 ? dw_direct3s1_avx512 : dw_direct3s2_avx512;
+    else fn = w->stride[1] == 1 ? dw_direct5s1_avx512 : dw_direct5s2_avx512;
+    /* the usual one column of left padding: the loads on the row's own grid */
+    if (k == 3 && w->pad_begin[1] == 1)
+      fn = w->stride[1] == 1 ? dw_direct3s1p1_avx512 : dw_direct3s2p1_avx512;
+    j->groups = 0; /* all 16 lanes of a row step hold outputs down to 9 columns */
+  }
+#endif
   j->plane = fn;
 }
 

@@ -1,9 +1,15 @@
 /* maxpool2d_direct and global_average_pool: float32 pooling over N-C-H-W planes, compiled
- * per ISA. MaxPool takes each output row's maximum down the window, then across it (see
+ * per ISA. MaxPool takes each output row's maximum down the window, then across it: windows
+ * up to 3 columns wide at column stride 2 (the common 3x3 and 2x2 pools) by deinterleaving
+ * shuffles (max_s2_regs_avx512, LENS_DEFINE_MAX_S2), others through stride phases (see
  * LENS_DEFINE_MAX_PLANE); the Indices output is left to the reference kernel. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
@@ -49,45 +55,14 @@ typedef void (*max_plane_fn)(const lens_window *w, const float *x, float *y);
     int64_t kh = w->kernel[0], kw = w->kernel[1], sw = w->stride[1], pl = w->pad_begin[1];    \
     int64_t lp = ow_n + ((kw - 1) * w->dilation[1]) / sw + 1;                                 \
     float col[MAX_ROW], ph[2 * MAX_ROW + 64];                                                 \
-    /* 3 wide, stride 2: the vertical maximum goes straight into a padded row */            \
-    bool s2 = sw == 2 && kw == 3 && w->dilation[1] == 1 && pl <= 2;                           \
-    int64_t len = 2 * ((ow_n + VL - 1) / VL * VL) + 2 + VL;                                   \
-    float *vrow = s2 ? ph + pl : col;                                                         \
     for (int64_t oh = 0; oh < oh_n; oh++) {                                                   \
-      for (int64_t i = 0; i < iw_n; i++) vrow[i] = -INFINITY;                                 \
+      for (int64_t i = 0; i < iw_n; i++) col[i] = -INFINITY;                                  \
       for (int64_t ki = 0; ki < kh; ki++) {                                                   \
         int64_t ih = oh * w->stride[0] - w->pad_begin[0] + ki * w->dilation[0];               \
         if (ih < 0 || ih >= ih_n) continue;                                                   \
-        NAME##_take(vrow, x + ih * iw_n, iw_n);                                               \
+        NAME##_take(col, x + ih * iw_n, iw_n);                                                \
       }                                                                                       \
       float *yrow = y + oh * ow_n;                                                            \
-      if (s2) {                                                                               \
-        /* even and odd columns by two-vector shuffles of the padded row */                   \
-        float *cp = ph;                                                                       \
-        for (int64_t i = 0; i < pl; i++) cp[i] = -INFINITY;                                   \
-        for (int64_t i = pl + iw_n; i < len; i++) cp[i] = -INFINITY;                          \
-        NAME##_vi even, odd;                                                                  \
-        for (int l = 0; l < VL; l++) even[l] = 2 * l, odd[l] = 2 * l + 1;                     \
-        int64_t i = 0;                                                                        \
-        for (; i < ow_n; i += VL) {                                                           \
-          NAME##_vf v0, v1, v2, v3;                                                           \
-          memcpy(&v0, cp + 2 * i, sizeof v0);                                                 \
-          memcpy(&v1, cp + 2 * i + VL, sizeof v1);                                            \
-          memcpy(&v2, cp + 2 * i + 2, sizeof v2);                                             \
-          memcpy(&v3, cp + 2 * i + 2 + VL, sizeof v3);                                        \
-          NAME##_vf a = __builtin_shuffle(v0, v1, even);                                      \
-          NAME##_vf b = __builtin_shuffle(v0, v1, odd);                                       \
-          NAME##_vf c = __builtin_shuffle(v2, v3, even);                                      \
-          NAME##_vi m = (b > a) | (b != b);                                                   \
-          a = (NAME##_vf)(((NAME##_vi)b & m) | ((NAME##_vi)a & ~m));                          \
-          m = (c > a) | (c != c);                                                             \
-          a = (NAME##_vf)(((NAME##_vi)c & m) | ((NAME##_vi)a & ~m));                          \
-          if (i + VL <= ow_n) memcpy(yrow + i, &a, sizeof a);                                 \
-          else                                                                                \
-            for (int64_t l = 0; l < ow_n - i; l++) yrow[i + l] = a[l];                        \
-        }                                                                                     \
-        continue;                                                                             \
-      }                                                                                       \
       for (int64_t p = 0; p < sw; p++)                                                        \
         for (int64_t i = 0; i < lp; i++) {                                                    \
           int64_t c = i * sw + p - pl;                                                        \
@@ -106,6 +81,164 @@ LENS_DEFINE_MAX_PLANE(max_plane_avx512, __attribute__((target("avx512f"))), 16)
 LENS_DEFINE_MAX_PLANE(max_plane_avx2, __attribute__((target("avx2,fma"))), 8)
 #endif
 LENS_DEFINE_MAX_PLANE(max_plane_baseline, , 4)
+
+/* Floats of -INFINITY left of column 0 in the stride-2 path's row buffer. */
+#define S2_LEFT 16
+
+/* Windows 1 to 3 columns wide at column stride 2 (the 3x3/2x2 stride-2 pools of the common
+ * models), one output row at a time: the maximum down the window's rows goes once into a
+ * row buffer with -INFINITY borders, then even and odd columns come out of it by two-vector
+ * shuffles. Tails reuse the last whole vector (moved back to end at the row's end), since
+ * both passes only read the input or the buffer, so every access is a whole vector. */
+#define LENS_DEFINE_MAX_S2(NAME, ATTR, VL, EVEN, ODD)                                         \
+  typedef float NAME##_vf __attribute__((vector_size(VL * sizeof(float))));                   \
+  typedef int32_t NAME##_vi __attribute__((vector_size(VL * sizeof(float))));                 \
+  /* MAX_TAKE(a, b) in either order: NaN when either is */                                   \
+  ATTR static inline NAME##_vf NAME##_max(NAME##_vf a, NAME##_vf b) {                         \
+    NAME##_vi m = (a > b) | (a != a);                                                         \
+    return (NAME##_vf)(((NAME##_vi)a & m) | ((NAME##_vi)b & ~m));                             \
+  }                                                                                           \
+  ATTR static inline NAME##_vf NAME##_load(const float *p) {                                  \
+    NAME##_vf v;                                                                              \
+    memcpy(&v, p, sizeof v);                                                                  \
+    return v;                                                                                 \
+  }                                                                                           \
+  ATTR static void NAME(const lens_window *w, const float *restrict x, float *restrict y) {   \
+    int64_t ih_n = w->in[0], iw_n = w->in[1], oh_n = w->out[0], ow_n = w->out[1];             \
+    int64_t kh = w->kernel[0], kw = w->kernel[1], pl = w->pad_begin[1];                       \
+    int64_t sh = w->stride[0], dh = w->dilation[0], pt = w->pad_begin[0];                     \
+    float buf[S2_LEFT + 2 * MAX_ROW + 64] __attribute__((aligned(64)));                       \
+    float *row = buf + S2_LEFT;                                                               \
+    int64_t ow_r = (ow_n + VL - 1) / VL * VL, end = S2_LEFT + 2 * ow_r + 2;                   \
+    for (int64_t i = 0; i < S2_LEFT; i++) buf[i] = -INFINITY;                                 \
+    for (int64_t i = S2_LEFT + iw_n; i < end; i++) buf[i] = -INFINITY;                        \
+    const NAME##_vi even = EVEN, odd = ODD;                                                   \
+    const float *cp = row - pl;                                                               \
+    for (int64_t oh = 0; oh < oh_n; oh++) {                                                   \
+      int64_t ih0 = oh * sh - pt, k0 = 0, k1 = kh;                                            \
+      while (k0 < kh && ih0 + k0 * dh < 0) k0++;                                              \
+      while (k1 > k0 && ih0 + (k1 - 1) * dh >= ih_n) k1--;                                    \
+      if (k0 == k1) {                                                                         \
+        for (int64_t i = 0; i < iw_n; i++) row[i] = -INFINITY;                                \
+      } else if (iw_n < VL) {                                                                 \
+        for (int64_t i = 0; i < iw_n; i++) {                                                  \
+          float m = x[(ih0 + k0 * dh) * iw_n + i];                                            \
+          for (int64_t ki = k0 + 1; ki < k1; ki++) m = MAX_TAKE(x[(ih0 + ki * dh) * iw_n + i], m); \
+          row[i] = m;                                                                         \
+        }                                                                                     \
+      } else {                                                                                \
+        const float *x0 = x + (ih0 + k0 * dh) * iw_n;                                         \
+        for (int64_t i = 0;; i += VL) {                                                       \
+          if (i + VL > iw_n) i = iw_n - VL;                                                   \
+          NAME##_vf m = NAME##_load(x0 + i);                                                  \
+          for (int64_t ki = k0 + 1; ki < k1; ki++)                                            \
+            m = NAME##_max(NAME##_load(x0 + (ki - k0) * dh * iw_n + i), m);                   \
+          memcpy(row + i, &m, sizeof m);                                                      \
+          if (i + VL >= iw_n) break;                                                          \
+        }                                                                                     \
+      }                                                                                       \
+      float *yrow = y + oh * ow_n;                                                            \
+      for (int64_t o = 0;; o += VL) {                                                         \
+        if (o + VL > ow_n && ow_n >= VL) o = ow_n - VL;                                       \
+        NAME##_vf a = NAME##_load(cp + 2 * o), b = NAME##_load(cp + 2 * o + VL);              \
+        NAME##_vf m = __builtin_shuffle(a, b, even);                                          \
+        if (kw >= 2) m = NAME##_max(__builtin_shuffle(a, b, odd), m);                         \
+        if (kw == 3) {                                                                        \
+          a = NAME##_load(cp + 2 * o + 2), b = NAME##_load(cp + 2 * o + 2 + VL);              \
+          m = NAME##_max(__builtin_shuffle(a, b, even), m);                                   \
+        }                                                                                     \
+        if (o + VL <= ow_n) memcpy(yrow + o, &m, sizeof m);                                   \
+        else                                                                                  \
+          for (int64_t l = 0; l < ow_n; l++) yrow[l] = m[l];                                  \
+        if (o + VL >= ow_n) break;                                                            \
+      }                                                                                       \
+    }                                                                                         \
+  }
+
+#if defined(__x86_64__) || defined(__i386__)
+/* Lanes of a 16-wide load at column start of a row of n values that lie inside it. */
+static __mmask16 row_mask16(int64_t start, int64_t n) {
+  int64_t lo = start < 0 ? -start : 0, hi = n - start < 16 ? n - start : 16;
+  if (hi <= lo) return 0;
+  return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+/* MAX_TAKE(a, b) in either order, NaN when either is: vmaxps gives its second operand when
+ * either is NaN, which covers a; a NaN b is put back by the mask. */
+__attribute__((target("avx512f"))) static inline __m512 max_take16(__m512 a, __m512 b) {
+  __m512 r = _mm512_max_ps(b, a);
+  return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q), b);
+}
+
+/* The maximum down the window's rows [k0, k1) of 16 columns from start: masked loads read
+ * -INFINITY outside the row, so the borders need no padded copy. */
+__attribute__((target("avx512f"))) static inline __m512 column_max16(const float *x0,
+                                                                     int64_t row_step,
+                                                                     int64_t rows,
+                                                                     int64_t start,
+                                                                     __mmask16 m) {
+  const __m512 ninf = _mm512_set1_ps(-INFINITY);
+  __m512 v = _mm512_mask_loadu_ps(ninf, m, x0 + start);
+  for (int64_t r = 1; r < rows; r++)
+    v = max_take16(_mm512_mask_loadu_ps(ninf, m, x0 + r * row_step + start), v);
+  return v;
+}
+
+/* The stride-2 path for AVX-512 in registers: the column maxima of 48 input columns give
+ * 16 outputs (even, odd and next-even columns by permutes), and the last 16 are the first
+ * of the next step. No row buffer, so no store is read back before it has retired. */
+__attribute__((target("avx512f"))) static void max_s2_regs_avx512(const lens_window *w,
+                                                                  const float *restrict x,
+                                                                  float *restrict y) {
+  int64_t ih_n = w->in[0], iw_n = w->in[1], oh_n = w->out[0], ow_n = w->out[1];
+  int64_t kh = w->kernel[0], kw = w->kernel[1], pl = w->pad_begin[1];
+  int64_t sh = w->stride[0], dh = w->dilation[0], pt = w->pad_begin[0];
+  int64_t steps = (ow_n + 15) / 16;
+  __mmask16 mk[MAX_ROW / 16 + 1][3];
+  for (int64_t s = 0; s < steps; s++) {
+    for (int l = 0; l < 2; l++) mk[s][l] = row_mask16(32 * s - pl + 16 * l + 16, iw_n);
+    mk[s][2] = row_mask16(16 * s, ow_n);
+  }
+  __mmask16 first = row_mask16(-pl, iw_n);
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                         28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const __m512i next = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+  for (int64_t oh = 0; oh < oh_n; oh++) {
+    int64_t ih0 = oh * sh - pt, k0 = 0, k1 = kh;
+    while (k0 < kh && ih0 + k0 * dh < 0) k0++;
+    while (k1 > k0 && ih0 + (k1 - 1) * dh >= ih_n) k1--;
+    float *yrow = y + oh * ow_n;
+    if (k0 == k1) { /* a window wholly in the padding */
+      for (int64_t i = 0; i < ow_n; i++) yrow[i] = -INFINITY;
+      continue;
+    }
+    const float *x0 = x + (ih0 + k0 * dh) * iw_n;
+    int64_t rows = k1 - k0, step = dh * iw_n;
+    __m512 a = column_max16(x0, step, rows, -pl, first);
+    for (int64_t s = 0; s < steps; s++) {
+      int64_t p = 32 * s - pl;
+      __m512 b = column_max16(x0, step, rows, p + 16, mk[s][0]);
+      __m512 c = kw == 3 ? column_max16(x0, step, rows, p + 32, mk[s][1]) : b;
+      __m512 e = _mm512_permutex2var_ps(a, even, b), m = e;
+      if (kw >= 2) m = max_take16(_mm512_permutex2var_ps(a, odd, b), m);
+      if (kw == 3) m = max_take16(_mm512_permutex2var_ps(e, next, c), m);
+      if (kw == 3) a = c;
+      else if (s + 1 < steps) a = column_max16(x0, step, rows, p + 32, mk[s][1]);
+      _mm512_mask_storeu_ps(yrow + 16 * s, mk[s][2], m);
+    }
+  }
+}
+#endif
+
+#define EVEN8 {0, 2, 4, 6, 8, 10, 12, 14}
+#define ODD8 {1, 3, 5, 7, 9, 11, 13, 15}
+#define EVEN4 {0, 2, 4, 6}
+#define ODD4 {1, 3, 5, 7}
+#if defined(__x86_64__) || defined(__i386__)
+LENS_DEFINE_MAX_S2(max_s2_avx2, __attribute__((target("avx2,fma"))), 8, EVEN8, ODD8)
+#endif
+LENS_DEFINE_MAX_S2(max_s2_baseline, , 4, EVEN4, ODD4)
 
 /* Output columns [*lo, *hi) whose tap at offset off reads inside an input row of iw_n. */
 static void tap_range(int64_t off, int64_t sw, int64_t iw_n, int64_t ow_n, int64_t *lo,
@@ -141,14 +274,16 @@ static max_plane_fn current_max_plane(const lens_window *w) {
   if (w->in[1] > MAX_ROW || w->out[1] > MAX_ROW || lp * w->stride[1] > 2 * MAX_ROW ||
       2 * w->out[1] + 64 > 2 * MAX_ROW || w->in[1] + 2 > 2 * MAX_ROW)
     return max_plane_rows;
+  bool s2 = w->stride[1] == 2 && w->kernel[1] <= 3 && w->dilation[1] == 1 &&
+            w->pad_begin[1] < w->kernel[1];
 #if defined(__x86_64__) || defined(__i386__)
   switch (lens_cpu_isa()) {
-  case LENS_CPU_ISA_AVX512: return max_plane_avx512;
-  case LENS_CPU_ISA_AVX2: return max_plane_avx2;
+  case LENS_CPU_ISA_AVX512: return s2 ? max_s2_regs_avx512 : max_plane_avx512;
+  case LENS_CPU_ISA_AVX2: return s2 ? max_s2_avx2 : max_plane_avx2;
   default: break;
   }
 #endif
-  return max_plane_baseline;
+  return s2 ? max_s2_baseline : max_plane_baseline;
 }
 
 static lens_status *maxpool_window(const lens_node *node, const lens_value *x, lens_window *w) {
