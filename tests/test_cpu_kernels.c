@@ -119,7 +119,8 @@ static void test_sgemm_matches_naive_on_awkward_sizes(void) {
   lens_cpu_force_isa(-1);
 }
 
-/* Sizes past each blocking boundary: K past KC (256), N past NC (3072), M past MB (1536). */
+/* Sizes past each blocking boundary: K past KC (256), N past NC (3072), M past MB (1536),
+ * and N across the micro-kernels' widths. */
 static void test_sgemm_crosses_cache_blocks_all_transposes(void) {
   static const gemm_case cases[] = {
       {67, 45, 600, false, false, 1.0f, 0.0f, 0}, {67, 45, 600, true, true, 2.0f, 1.0f, 1},
@@ -127,6 +128,9 @@ static void test_sgemm_crosses_cache_blocks_all_transposes(void) {
       {13, 300, 257, false, false, 0.5f, 2.0f, 2}, {64, 64, 256, true, false, 1.0f, 0.0f, 0},
       /* few rows: B read in place, past NC and KC, padded rows, a partial last panel */
       {7, 3100, 300, false, false, 1.0f, 0.5f, 1}, {64, 256, 40, false, false, 1.0f, 0.0f, 0},
+      /* whole 48-wide AVX-512 panels, one then a 32-wide, one then a 1-wide */
+      {16, 96, 33, false, false, 1.0f, 0.0f, 0},  {17, 80, 70, false, true, 1.0f, 0.5f, 1},
+      {24, 49, 300, true, false, -1.0f, 0.0f, 2},
   };
   int levels[3], n_levels = isa_levels(levels);
   for (int li = 0; li < n_levels; li++) {

@@ -23,7 +23,7 @@ void lens_cpu_force_isa(int level);
 
 /* Rows of A per packed panel, the same at every ISA level, so that A packed by
  * lens_sgemm_pack_a stays valid whichever level later runs. */
-#define LENS_SGEMM_MR 6
+#define LENS_SGEMM_MR 8
 
 /* Bytes of workspace lens_sgemm and lens_sgemm_prepacked need for these sizes; the
  * workspace must be 64-byte aligned. Bounded by the cache blocking (a few MiB at most). */
