@@ -2,6 +2,7 @@
  * the machine has (AVX-512, AVX2, baseline): lens_sgemm itself, conv2d_im2col_sgemm,
  * conv2d_depthwise_direct, gemm_sgemm and matmul_sgemm. */
 #include "core/threadpool.h"
+#include "cpu/epilogue.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
 #include "nn_test_util.h"
@@ -171,6 +172,47 @@ static void test_sgemm_threads_and_zero_sizes(void) {
   lens_sgemm(NULL, false, false, 0, 2, 3, 1.0f, NULL, 1, NULL, 1, 0.0f, c, 2, NULL);
   CHECK(c[0] == 7.0f);
   CHECK(lens_sgemm_workspace_bytes(0, 5, 5) == 0);
+}
+
+/* The vector epilogue's Sigmoid against the operator's definition (expf): within a few ulp
+ * over the whole range, 0 and 1 at the ends, NaN kept, for every tail length, with a bias
+ * and a residual, at every ISA level. */
+static void test_epilogue_sigmoid_matches_definition(void) {
+  static const float special[] = {-INFINITY, -1000.0f, -104.0f, -88.0f, -87.3f, -87.0f,
+                                  -20.0f,    -1e-7f,   -0.0f,   0.0f,   1e-7f,  0.5f,
+                                  15.0f,     17.0f,    88.0f,   1000.0f, INFINITY, NAN};
+  enum { N = 531 };
+  float x[N], res[N], got[N], want[N];
+  for (int i = 0; i < N; i++) {
+    bool is_special = i < (int)(sizeof special / sizeof special[0]);
+    x[i] = is_special ? special[i] : ((float)(i * 7919 % 2001) - 1000.0f) / 37.0f;
+    res[i] = (float)(i % 5) * 0.25f - 0.5f;
+  }
+  lens_epilogue sig = {NULL, LENS_ACT_SIGMOID, 0, 0};
+  int levels[3], n_levels = isa_levels(levels);
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    lens_cpu_epilogue_fn fn = lens_cpu_epilogue_select();
+    for (int with_res = 0; with_res < 2; with_res++)
+      for (size_t n = 1; n <= N; n += n < 40 ? 1 : 97) {
+        float bias = with_res ? 0.125f : 0.0f;
+        memcpy(got, x, sizeof(float) * n);
+        fn(&sig, bias, got, with_res ? res : NULL, n);
+        for (size_t i = 0; i < n; i++) want[i] = (x[i] + bias) + (with_res ? res[i] : 0.0f);
+        lens_epilogue_apply(&sig, want, 0, n);
+        int bad = 0;
+        for (size_t i = 0; i < n; i++) {
+          bool ok = isnan(want[i]) ? isnan(got[i])
+                                   : fabsf(got[i] - want[i]) <= 4e-7f * fabsf(want[i]) + 1e-37f;
+          if (!ok && bad++ < 3)
+            fprintf(stderr, "  sigmoid isa %s n %zu: x %g -> %.9g, expected %.9g\n",
+                    lens_cpu_isa_name(levels[li]), n, (double)x[i], (double)got[i],
+                    (double)want[i]);
+        }
+        CHECK(bad == 0);
+      }
+  }
+  lens_cpu_force_isa(-1);
 }
 
 static void test_cpu_force_isa_caps_and_restores(void) {
@@ -511,6 +553,7 @@ LENS_TEST_MAIN(LENS_TEST(test_cpu_force_isa_caps_and_restores),
                LENS_TEST(test_sgemm_matches_naive_on_awkward_sizes),
                LENS_TEST(test_sgemm_crosses_cache_blocks_all_transposes),
                LENS_TEST(test_sgemm_threads_and_zero_sizes),
+               LENS_TEST(test_epilogue_sigmoid_matches_definition),
                LENS_TEST(test_conv2d_im2col_sgemm_matches_reference),
                LENS_TEST(test_conv2d_im2col_sgemm_threads_and_large_band),
                LENS_TEST(test_conv2d_im2col_sgemm_declines_what_it_cannot_run),
