@@ -369,6 +369,40 @@ static void test_maxpool2d_direct_matches_reference(void) {
   if (k) CHECK(!k->supports(&t.node, in, out));
 }
 
+/* avgpool2d_direct against the reference AveragePool: the pool cases with each
+ * count_include_pad, plus PP-OCR rec's 3x2 / 3x2 pool and windows larger than the input. */
+static void test_avgpool2d_direct_matches_reference(void) {
+  static const pool_case extra[] = {
+      {1, 5, 3, 80, 3, 2, 3, 2, 1, {0, 0, 0, 0}, 0},  /* PP-OCR rec */
+      {2, 3, 4, 5, 7, 6, 1, 2, 1, {3, 2, 3, 3}, 0},   /* window past the input, batch 2 */
+      {1, 2, 9, 11, 3, 3, 2, 3, 2, {1, 2, 2, 1}, 1},  /* dilation, ceil_mode overhang */
+  };
+  size_t n_base = sizeof pool_cases / sizeof pool_cases[0];
+  size_t n_extra = sizeof extra / sizeof extra[0];
+  for (size_t i = 0; i < n_base + n_extra; i++)
+    for (int64_t include_pad = 0; include_pad < 2; include_pad++) {
+      const pool_case *pc = i < n_base ? &pool_cases[i] : &extra[i - n_base];
+      int64_t xd[4] = {pc->n, pc->c, pc->h, pc->w}, xn = pc->n * pc->c * pc->h * pc->w;
+      float *x = malloc(sizeof(float) * (size_t)xn);
+      fill_random(x, xn, (uint32_t)i + 11);
+      int64_t k[2] = {pc->kh, pc->kw}, s[2] = {pc->sh, pc->sw}, d[2] = {pc->dil, pc->dil};
+      tnode t;
+      tnode_init(&t, "AveragePool", 19, 1, 1);
+      tnode_ints(&t, "kernel_shape", k, 2);
+      tnode_ints(&t, "strides", s, 2);
+      tnode_ints(&t, "dilations", d, 2);
+      tnode_ints(&t, "pads", pc->pads, 4);
+      tnode_int(&t, "ceil_mode", pc->ceil_mode);
+      tnode_int(&t, "count_include_pad", include_pad);
+      lens_value in[1] = {tval(LENS_DTYPE_FLOAT32, 4, xd, x)};
+      double diff = check_kernel("avgpool2d_direct", &t, in, 1, true, NULL, false, NULL);
+      CHECK_MSG(diff <= 1e-6, "avgpool case %zu count_include_pad %d: diff %g", i,
+                (int)include_pad, diff);
+      tnode_free(&t);
+      free(x);
+    }
+}
+
 static void test_maxpool2d_direct_propagates_nan(void) {
   float x[16];
   fill_random(x, 16, 9);
@@ -924,6 +958,7 @@ LENS_TEST_MAIN(LENS_TEST(test_conv2d_im2col_sgemm_applies_every_epilogue),
                LENS_TEST(test_conv3x3_winograd_f4_matches_reference),
                LENS_TEST(test_maxpool2d_direct_matches_reference),
                LENS_TEST(test_maxpool2d_direct_propagates_nan),
+               LENS_TEST(test_avgpool2d_direct_matches_reference),
                LENS_TEST(test_maxpool2d_direct_stride2_propagates_nan),
                LENS_TEST(test_global_average_pool_matches_reference),
                LENS_TEST(test_batchnorm_affine_matches_reference),

@@ -1,8 +1,9 @@
-/* maxpool2d_direct and global_average_pool: float32 pooling over N-C-H-W planes, compiled
- * per ISA. MaxPool takes each output row's maximum down the window, then across it: windows
- * up to 3 columns wide at column stride 2 (the common 3x3 and 2x2 pools) by deinterleaving
- * shuffles (max_s2_regs_avx512, LENS_DEFINE_MAX_S2), others through stride phases (see
- * LENS_DEFINE_MAX_PLANE); the Indices output is left to the reference kernel. */
+/* maxpool2d_direct, avgpool2d_direct and global_average_pool: float32 pooling over N-C-H-W
+ * planes, compiled per ISA where it pays. MaxPool takes each output row's maximum down the
+ * window, then across it: windows up to 3 columns wide at column stride 2 (the common 3x3
+ * and 2x2 pools) by deinterleaving shuffles (max_s2_regs_avx512, LENS_DEFINE_MAX_S2),
+ * others through stride phases (see LENS_DEFINE_MAX_PLANE); the Indices output is left to
+ * the reference kernel. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -341,6 +342,116 @@ const lens_kernel lens_kernel_maxpool2d_direct = {
     .precision = "fp32",
     .supports = maxpool_supports,
     .compute = maxpool_compute,
+};
+
+/* ---- AveragePool ------------------------------------------------------------------------ */
+
+/* 2-D float32 AveragePool with any window: the taps of an output that fall inside the input
+ * form a rectangle of kernel rows and columns, found per row and per column, so each output
+ * is a plain sum over it (in float) divided by its count, the reference's rule kept:
+ * count_include_pad counts the explicit padding but not a ceil_mode overhang. */
+
+typedef struct avgpool_job {
+  lens_window w;
+  bool count_include_pad;
+  const float *x;
+  float *y;
+} avgpool_job;
+
+/* Kernel taps [*lo, *hi) along one axis that read inside [0, n), and how many fall inside
+ * the explicitly padded extent [-pad_begin, n + pad_end). */
+static void avg_taps(int64_t o, int64_t stride, int64_t pad_begin, int64_t pad_end,
+                     int64_t kernel, int64_t dilation, int64_t n, int64_t *lo, int64_t *hi,
+                     int64_t *padded) {
+  int64_t start = o * stride - pad_begin;
+  *lo = kernel, *hi = 0, *padded = 0;
+  for (int64_t k = 0; k < kernel; k++) {
+    int64_t pos = start + k * dilation;
+    if (pos >= 0 && pos < n) {
+      if (k < *lo) *lo = k;
+      *hi = k + 1;
+    }
+    if (pos >= -pad_begin && pos < n + pad_end) (*padded)++;
+  }
+  if (*lo > *hi) *lo = *hi;
+}
+
+static void avgpool_planes(void *arg, size_t begin, size_t end) {
+  const avgpool_job *j = arg;
+  const lens_window *w = &j->w;
+  int64_t ih_n = w->in[0], iw_n = w->in[1], oh_n = w->out[0], ow_n = w->out[1];
+  int64_t dh = w->dilation[0], dw = w->dilation[1];
+  for (size_t p = begin; p < end; p++) {
+    const float *x = j->x + (int64_t)p * ih_n * iw_n;
+    float *y = j->y + (int64_t)p * oh_n * ow_n;
+    for (int64_t oh = 0; oh < oh_n; oh++) {
+      int64_t klo, khi, kpad;
+      avg_taps(oh, w->stride[0], w->pad_begin[0], w->pad_end[0], w->kernel[0], dh, ih_n, &klo,
+               &khi, &kpad);
+      int64_t row0 = oh * w->stride[0] - w->pad_begin[0];
+      for (int64_t ow = 0; ow < ow_n; ow++) {
+        int64_t llo, lhi, lpad;
+        avg_taps(ow, w->stride[1], w->pad_begin[1], w->pad_end[1], w->kernel[1], dw, iw_n,
+                 &llo, &lhi, &lpad);
+        int64_t col0 = ow * w->stride[1] - w->pad_begin[1];
+        float sum = 0.0f;
+        for (int64_t ki = klo; ki < khi; ki++) {
+          const float *row = x + (row0 + ki * dh) * iw_n + col0;
+          for (int64_t kj = llo; kj < lhi; kj++) sum += row[kj * dw];
+        }
+        int64_t count = j->count_include_pad ? kpad * lpad : (khi - klo) * (lhi - llo);
+        y[oh * ow_n + ow] = count ? sum / (float)count : 0.0f;
+      }
+    }
+  }
+}
+
+static lens_status *avgpool_window(const lens_node *node, const lens_value *x, lens_window *w,
+                                   bool *count_include_pad) {
+  lens_window_attrs a;
+  int64_t ceil_mode, include_pad;
+  LENS_TRY(lens_window_attrs_parse(node, true, &a));
+  LENS_TRY(lens_attr_int(node, "ceil_mode", 0, &ceil_mode));
+  LENS_TRY(lens_attr_int(node, "count_include_pad", 0, &include_pad));
+  if (a.n_kernel != 2)
+    return lens_node_error(node, LENS_ERR_UNSUPPORTED, "avgpool2d_direct: not 2-D");
+  *count_include_pad = include_pad == 1;
+  return lens_window_resolve(node, &a, 2, x->dims + 2, a.kernel, ceil_mode == 1, w);
+}
+
+static bool avgpool_supports(const lens_node *node, const lens_value *in, const lens_value *out) {
+  if (strcmp(node->op_type, "AveragePool") != 0 || !is_default_domain(node) ||
+      in[0].dtype != LENS_DTYPE_FLOAT32 || in[0].rank != 4)
+    return false;
+  lens_window w;
+  bool include_pad;
+  lens_status *st = avgpool_window(node, &in[0], &w, &include_pad);
+  if (st) {
+    lens_status_free(st);
+    return false;
+  }
+  return true;
+}
+
+static lens_status *avgpool_compute(const lens_node *node, const lens_value *in,
+                                    lens_value *out, lens_exec_ctx *ctx) {
+  avgpool_job job;
+  LENS_TRY(avgpool_window(node, &in[0], &job.w, &job.count_include_pad));
+  job.x = in[0].data;
+  job.y = out[0].data;
+  size_t planes = (size_t)(in[0].dims[0] * in[0].dims[1]);
+  /* small inputs: one thread, the fork costs more than the sums */
+  if (lens_value_elements(&in[0]) < 65536) avgpool_planes(&job, 0, planes);
+  else lens_parallel_for(ctx, planes, avgpool_planes, &job);
+  return NULL;
+}
+
+const lens_kernel lens_kernel_avgpool2d_direct = {
+    .name = "avgpool2d_direct",
+    .op_type = "AveragePool",
+    .precision = "fp32",
+    .supports = avgpool_supports,
+    .compute = avgpool_compute,
 };
 
 /* ---- GlobalAveragePool ------------------------------------------------------------------ */

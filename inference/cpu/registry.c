@@ -7,6 +7,7 @@ extern const lens_kernel lens_kernel_conv2d_im2col_sgemm;
 extern const lens_kernel lens_kernel_gemm_sgemm;
 extern const lens_kernel lens_kernel_matmul_sgemm;
 extern const lens_kernel lens_kernel_maxpool2d_direct;
+extern const lens_kernel lens_kernel_avgpool2d_direct;
 extern const lens_kernel lens_kernel_global_average_pool;
 extern const lens_kernel lens_kernel_batchnorm_affine;
 extern const lens_kernel lens_kernel_conv_transpose2d_sgemm;
@@ -24,6 +25,7 @@ static const lens_kernel *const cpu_kernels[] = {
     &lens_kernel_gemm_sgemm,
     &lens_kernel_matmul_sgemm,
     &lens_kernel_maxpool2d_direct,
+    &lens_kernel_avgpool2d_direct,
     &lens_kernel_global_average_pool,
     &lens_kernel_batchnorm_affine,
     &lens_kernel_conv_transpose2d_sgemm,
