@@ -402,6 +402,29 @@ static void test_pow_float_integer_and_mixed_types(void) {
   CHECK_ERR(infer_only(&c), LENS_ERR_UNSUPPORTED, "bool exponent");
 }
 
+/* A scalar exponent of 2 squares: the same bits as powf, specials included; a broadcast
+ * that grows X still goes through powf. */
+static void test_pow_by_two_squares_exactly(void) {
+  float b[9] = {3.0f, -1.5f, 1e-30f, 1e20f, -0.0f, INFINITY, -INFINITY, NAN, 0.1f}, two = 2.0f;
+  op_call c = call2(&lens_op_pow, val(LENS_DTYPE_FLOAT32, 1, (int64_t[]){9}, b),
+                    val(LENS_DTYPE_FLOAT32, 0, NULL, &two));
+  CHECK_OK(run(&c));
+  for (int i = 0; i < 9; i++) {
+    float want = powf(b[i], 2.0f), got = F32(c, i);
+    CHECK_MSG(isnan(want) ? isnan(got) : memcmp(&want, &got, sizeof got) == 0,
+              "%g^2: %g, powf %g", (double)b[i], (double)got, (double)want);
+  }
+  done(&c);
+  float two2[2] = {2.0f, 2.0f};
+  c = call2(&lens_op_pow, val(LENS_DTYPE_FLOAT32, 2, (int64_t[]){3, 1}, b),
+            val(LENS_DTYPE_FLOAT32, 1, (int64_t[]){2}, two2));
+  CHECK_OK(run(&c));
+  CHECK(same_shape(&c.out, 2, (int64_t[]){3, 2}));
+  CHECK_NEAR(F32(c, 0), 9, 0);
+  CHECK_NEAR(F32(c, 3), 2.25, 0);
+  done(&c);
+}
+
 /* ---- variadic Max / Min ------------------------------------------------------------------- */
 
 static void test_max_min_fold_three_broadcast_inputs(void) {
@@ -1014,6 +1037,7 @@ LENS_TEST_MAIN(LENS_TEST(test_add_equal_shapes_prime_length),
                LENS_TEST(test_div_integer_by_zero_is_a_runtime_error),
                LENS_TEST(test_div_float_by_zero_follows_ieee),
                LENS_TEST(test_pow_float_integer_and_mixed_types),
+               LENS_TEST(test_pow_by_two_squares_exactly),
                LENS_TEST(test_max_min_fold_three_broadcast_inputs),
                LENS_TEST(test_max_min_single_input_is_a_copy),
                LENS_TEST(test_max_min_propagate_nan_and_handle_ints),

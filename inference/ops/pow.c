@@ -111,8 +111,22 @@ static double pow_flops(const lens_node *node, const lens_value *in, const lens_
   return is_float(in[0].dtype) ? (double)lens_value_elements(&out[0]) : 0.0;
 }
 
+/* x ^ 2 is x * x, bit for bit (both are the correctly rounded square, NaN, inf and -0
+ * included), and the common case: PP-OCR's LayerNorms square through Pow. */
+static bool squares_in_place(const lens_value *in, const lens_value *out) {
+  return in[0].dtype == LENS_DTYPE_FLOAT32 && in[1].dtype == LENS_DTYPE_FLOAT32 &&
+         lens_value_elements(&in[1]) == 1 && *(const float *)in[1].data == 2.0f &&
+         lens_value_elements(&out[0]) == lens_value_elements(&in[0]);
+}
+
 static lens_status *pow_compute(const lens_node *node, const lens_value *in, lens_value *out,
                                 lens_exec_ctx *ctx) {
+  if (squares_in_place(in, out)) {
+    const float *x = in[0].data;
+    float *y = out[0].data;
+    for (int64_t i = 0, n = lens_value_elements(&out[0]); i < n; i++) y[i] = x[i] * x[i];
+    return NULL;
+  }
   const lens_value *args[2] = {&in[0], &in[1]};
   pow_types t = {in[0].dtype, in[1].dtype};
   bool ok = t.base == LENS_DTYPE_FLOAT32 && t.exponent == LENS_DTYPE_FLOAT32
