@@ -699,6 +699,36 @@ static void test_softmax_lastaxis_matches_reference(void) {
   if (k) CHECK(!k->supports(&t.node, in, out));
 }
 
+/* sigmoid_f32 against the reference Sigmoid: lengths from 1 past several tasks, values over
+ * exp's whole range, at every ISA level, with and without threads. */
+static void test_sigmoid_f32_matches_reference(void) {
+  static const int64_t lengths[] = {1, 15, 17, 1000, 16384 * 2 + 7};
+  lens_threadpool *pool = NULL;
+  CHECK_OK(lens_threadpool_create(3, &pool));
+  int levels[3], n_levels = isa_levels(levels);
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+      int64_t n = lengths[i];
+      float *x = malloc(sizeof(float) * (size_t)n);
+      fill_random(x, n, (uint32_t)i + 70);
+      for (int64_t k = 0; k < n; k++) x[k] *= 120.0f;
+      tnode t;
+      tnode_init(&t, "Sigmoid", 13, 1, 1);
+      lens_value in[1] = {tval(LENS_DTYPE_FLOAT32, 1, &lengths[i], x)};
+      lens_exec_ctx ctx = {0};
+      ctx.pool = i % 2 ? pool : NULL;
+      double diff = check_kernel("sigmoid_f32", &t, in, 1, true, NULL, false, &ctx);
+      CHECK_MSG(diff <= 1e-6, "sigmoid length %lld isa %s: diff %g", (long long)n,
+                lens_cpu_isa_name(levels[li]), diff);
+      tnode_free(&t);
+      free(x);
+    }
+  }
+  lens_cpu_force_isa(-1);
+  lens_threadpool_free(pool);
+}
+
 /* ---- Add, Sub, Mul, Div ---------------------------------------------------------------- */
 
 static void test_binary_f32_matches_reference_for_each_broadcast(void) {
@@ -965,6 +995,7 @@ LENS_TEST_MAIN(LENS_TEST(test_conv2d_im2col_sgemm_applies_every_epilogue),
                LENS_TEST(test_conv_transpose2d_sgemm_matches_reference),
                LENS_TEST(test_single_row_gemm_and_matmul_match_reference),
                LENS_TEST(test_softmax_lastaxis_matches_reference),
+               LENS_TEST(test_sigmoid_f32_matches_reference),
                LENS_TEST(test_binary_f32_matches_reference_for_each_broadcast),
                LENS_TEST(test_resize_nearest_int_matches_reference),
                LENS_TEST(test_session_fuses_conv_add_relu_and_matches_reference))

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cpu/gemm.h"
+#include "cpu/kernels.h"
 
 #define EPI_LOOP(EXPR)                                                                        \
   do {                                                                                        \
@@ -140,3 +141,49 @@ lens_cpu_epilogue_fn lens_cpu_epilogue_select(void) {
 #endif
   return epilogue_baseline;
 }
+
+/* ---- sigmoid_f32: a float32 Sigmoid node on its own ------------------------------------ */
+
+typedef struct sigmoid_job {
+  const float *x;
+  float *y;
+  int64_t n;
+  lens_cpu_epilogue_fn fn;
+} sigmoid_job;
+
+#define SIGMOID_BLOCK 16384 /* elements per task */
+
+static void sigmoid_blocks(void *arg, size_t begin, size_t end) {
+  const sigmoid_job *j = arg;
+  static const lens_epilogue sigmoid = {NULL, LENS_ACT_SIGMOID, 0.0f, 0.0f};
+  for (size_t b = begin; b < end; b++) {
+    int64_t i0 = (int64_t)b * SIGMOID_BLOCK;
+    int64_t n = j->n - i0 < SIGMOID_BLOCK ? j->n - i0 : SIGMOID_BLOCK;
+    if (j->y != j->x) memcpy(j->y + i0, j->x + i0, (size_t)n * sizeof(float));
+    j->fn(&sigmoid, 0.0f, j->y + i0, NULL, (size_t)n);
+  }
+}
+
+static bool sigmoid_supports(const lens_node *node, const lens_value *in,
+                             const lens_value *out) {
+  return strcmp(node->op_type, "Sigmoid") == 0 && (!node->domain || !node->domain[0]) &&
+         in[0].dtype == LENS_DTYPE_FLOAT32;
+}
+
+static lens_status *sigmoid_compute(const lens_node *node, const lens_value *in,
+                                    lens_value *out, lens_exec_ctx *ctx) {
+  sigmoid_job job = {in[0].data, out[0].data, lens_value_elements(&in[0]),
+                     lens_cpu_epilogue_select()};
+  size_t blocks = (size_t)((job.n + SIGMOID_BLOCK - 1) / SIGMOID_BLOCK);
+  if (blocks <= 1) sigmoid_blocks(&job, 0, blocks);
+  else lens_parallel_for(ctx, blocks, sigmoid_blocks, &job);
+  return NULL;
+}
+
+const lens_kernel lens_kernel_sigmoid_f32 = {
+    .name = "sigmoid_f32",
+    .op_type = "Sigmoid",
+    .precision = "fp32",
+    .supports = sigmoid_supports,
+    .compute = sigmoid_compute,
+};

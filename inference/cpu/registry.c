@@ -17,6 +17,7 @@ extern const lens_kernel lens_kernel_sub_f32;
 extern const lens_kernel lens_kernel_mul_f32;
 extern const lens_kernel lens_kernel_div_f32;
 extern const lens_kernel lens_kernel_resize_nearest_int;
+extern const lens_kernel lens_kernel_sigmoid_f32;
 
 static const lens_kernel *const cpu_kernels[] = {
     &lens_kernel_conv2d_depthwise_direct,
@@ -35,6 +36,7 @@ static const lens_kernel *const cpu_kernels[] = {
     &lens_kernel_mul_f32,
     &lens_kernel_div_f32,
     &lens_kernel_resize_nearest_int,
+    &lens_kernel_sigmoid_f32,
 };
 
 const lens_kernel *const *lens_cpu_kernels(size_t *count) {
