@@ -215,5 +215,84 @@ static void test_conv3x3_winograd_f4_declines_tiny_planes(void) {
   }
 }
 
+/* conv2d_im2col_sgemm with up to 4 input channels per group (the first layer of image
+ * models) builds its columns in L2-sized chunks of the flattened output, per thread: chunk
+ * and thread boundaries fall inside output rows, stride 2 takes a vector path whose tails
+ * read up to the last input float. The budget of the other fused kernels' tests. */
+#define IM2COL_TOLERANCE 2e-5
+
+static const conv_case small_cin_cases[] = {
+    {1, 3, 97, 83, 64, 7, 7, 2, 1, 1, {3, 3, 3, 3}, true},    /* resnet stem: 2 chunks */
+    {1, 3, 29, 31, 32, 3, 3, 2, 1, 1, {1, 1, 1, 1}, true},    /* mobilenet stem */
+    {2, 3, 23, 19, 17, 3, 3, 2, 1, 1, {0, 0, 0, 0}, false},   /* batch 2, 17 channels */
+    {1, 1, 13, 50, 5, 3, 3, 1, 1, 1, {2, 0, 1, 3}, true},     /* stride 1, uneven pads */
+    {1, 4, 20, 33, 13, 5, 5, 3, 1, 1, {2, 1, 0, 2}, true},    /* stride 3 */
+    {1, 2, 25, 27, 11, 3, 3, 2, 2, 1, {2, 2, 2, 2}, true},    /* dilation 2 */
+    {1, 6, 21, 47, 12, 3, 3, 2, 1, 2, {1, 1, 1, 1}, true},    /* 2 groups of 3 */
+    {1, 3, 9, 3, 9, 3, 3, 2, 1, 1, {1, 1, 1, 1}, true},       /* 2 output columns */
+    {1, 3, 3, 100, 24, 3, 3, 2, 1, 1, {1, 1, 1, 1}, true},    /* 50 columns: every tail */
+    {1, 3, 7, 7, 8, 7, 7, 2, 1, 1, {0, 0, 0, 0}, true},       /* a single output */
+    {1, 3, 45, 161, 16, 3, 3, 2, 1, 1, {0, 1, 1, 0}, true},   /* odd width, 2 chunks */
+    {1, 3, 12, 37, 16, 1, 1, 2, 1, 1, {0, 0, 0, 0}, true},    /* 1x1 stride 2 */
+    {1, 8, 15, 17, 10, 3, 3, 2, 1, 1, {1, 1, 1, 1}, true},    /* 8 channels: band path */
+};
+
+/* Every epilogue, with and without a residual: the AVX-512 path applies some activations
+ * in registers and the others row by row after the sums are stored. */
+static void test_conv_im2col_few_input_channels_match_reference(void) {
+  size_t n_cases = sizeof small_cin_cases / sizeof small_cin_cases[0];
+  int levels[3], n_levels = isa_levels(levels);
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    for (size_t i = 0; i < n_cases; i++)
+      for (size_t e = 0; e <= N_EPILOGUES; e++)
+        for (int residual = 0; residual <= 1; residual++) {
+          const lens_epilogue *ep = e < N_EPILOGUES ? &epilogues[e] : NULL;
+          double diff =
+              run_conv("conv2d_im2col_sgemm", &small_cin_cases[i], ep, residual, true, NULL);
+          CHECK_MSG(diff <= IM2COL_TOLERANCE, "case %zu epilogue %zu residual %d isa %s: %g",
+                    i, e, residual, lens_cpu_isa_name(levels[li]), diff);
+        }
+  }
+  lens_cpu_force_isa(-1);
+}
+
+/* Threads split the output rows (AVX-512) or the flattened columns (otherwise) of each
+ * image, each through its own buffer. */
+static void test_conv_im2col_few_input_channels_threads_match_reference(void) {
+  size_t n_cases = sizeof small_cin_cases / sizeof small_cin_cases[0];
+  int levels[3], n_levels = isa_levels(levels);
+  for (int threads = 2; threads <= 3; threads++) {
+    lens_threadpool *pool = NULL;
+    CHECK_OK(lens_threadpool_create(threads, &pool));
+    lens_exec_ctx ctx = {0};
+    ctx.pool = pool;
+    for (int li = 0; li < n_levels; li++) {
+      lens_cpu_force_isa(levels[li]);
+      for (size_t i = 0; i < n_cases; i++)
+        for (size_t e = 1; e < N_EPILOGUES; e += 3) {
+          double diff = run_conv("conv2d_im2col_sgemm", &small_cin_cases[i], &epilogues[e],
+                                 e == 1, true, &ctx);
+          CHECK_MSG(diff <= IM2COL_TOLERANCE, "case %zu epilogue %zu, %d threads, isa %s: %g",
+                    i, e, threads, lens_cpu_isa_name(levels[li]), diff);
+        }
+    }
+    lens_cpu_force_isa(-1);
+    lens_threadpool_free(pool);
+  }
+}
+
+/* Weights given only at run time are packed into the scratch after the chunk buffers. */
+static void test_conv_im2col_few_input_channels_runtime_weights(void) {
+  for (size_t i = 0; i < 3; i++) {
+    double diff = run_conv("conv2d_im2col_sgemm", &small_cin_cases[i], &epilogues[1], true,
+                           false, NULL);
+    CHECK_MSG(diff <= IM2COL_TOLERANCE, "case %zu: %g", i, diff);
+  }
+}
+
 LENS_TEST_MAIN(LENS_TEST(test_conv3x3_winograd_f4_small_planes_match_reference),
-               LENS_TEST(test_conv3x3_winograd_f4_declines_tiny_planes))
+               LENS_TEST(test_conv3x3_winograd_f4_declines_tiny_planes),
+               LENS_TEST(test_conv_im2col_few_input_channels_match_reference),
+               LENS_TEST(test_conv_im2col_few_input_channels_threads_match_reference),
+               LENS_TEST(test_conv_im2col_few_input_channels_runtime_weights))
