@@ -330,6 +330,11 @@ size_t lens_sgemm_workspace_bytes(int64_t m, int64_t n, int64_t k) {
 
 /* ---- the blocked product ---------------------------------------------------------------- */
 
+typedef void (*tail_fn)(int64_t kc, const float *pa, int64_t rows, const float *pb,
+                        int64_t ldpb, float *c, int64_t ldc, int cols, float alpha, float beta,
+                        const lens_sgemm_epilogue *epi, lens_cpu_epilogue_fn fn, int64_t row0,
+                        int64_t col0);
+
 typedef struct sgemm_run {
   const isa_impl *isa;
   int64_t m, n, k;
@@ -347,6 +352,7 @@ typedef struct sgemm_run {
   bool b_in_place; /* full panels of B are read where they are, not packed */
   const lens_sgemm_epilogue *epi; /* applied to each tile after the last K block */
   lens_cpu_epilogue_fn epi_fn;
+  tail_fn tail; /* a last panel of at most TAIL_MAX_COLS columns */
 } sgemm_run;
 
 /* One micro-kernel call for the tile of C at (row0, col0) (rows, cols in size), followed by
@@ -373,6 +379,113 @@ static inline void run_tile(ukr_fn ukr, int width, int64_t kc, const float *pa,
   for (int q = 0; q < rows; q++)
     epi_fn(epi->ep, epi->bias ? epi->bias[row0 + q] : 0.0f, c + q * ldc,
            res ? res + q * ldc : NULL, (size_t)cols);
+}
+
+/* ---- a few last columns ------------------------------------------------------------------
+ * A last panel of 1 to TAIL_MAX_COLS columns (a 7x7 plane is 48 + 1) would cost a whole
+ * vector of columns per row in the micro-kernels: 16 lanes for 1 useful one. Here the vectors
+ * run down the rows instead, 8 rows (one packed panel, so MR must be 8) against each column
+ * broadcast, two panels at a time: the tail costs in proportion to its columns. The
+ * epilogue is applied per element with the operations of the vector one (same bits). */
+
+#define TAIL_MAX_COLS 7
+
+_Static_assert(MR == 8, "the tail kernel holds a packed panel's rows in one 8-float vector");
+
+static inline float tail_epi(const lens_sgemm_epilogue *epi, float v, int64_t row,
+                             const float *res) {
+  v = v + (epi->bias ? epi->bias[row] : 0.0f);
+  if (res) v = v + *res;
+  const lens_epilogue *ep = epi->ep;
+  switch (ep ? ep->act : LENS_ACT_NONE) {
+  case LENS_ACT_RELU: return v > 0.0f ? v : 0.0f;
+  case LENS_ACT_CLIP: return v < ep->alpha ? ep->alpha : v > ep->beta ? ep->beta : v;
+  case LENS_ACT_LEAKYRELU: return v >= 0.0f ? v : v * ep->alpha;
+  case LENS_ACT_HARDSWISH: {
+    float t = v / 6.0f + 0.5f;
+    return v * (t < 0.0f ? 0.0f : t > 1.0f ? 1.0f : t);
+  }
+  default: return v;
+  }
+}
+
+#define LENS_DEFINE_TAIL(NAME, ATTR)                                                          \
+  typedef float NAME##_v8 __attribute__((vector_size(8 * sizeof(float))));                    \
+  /* R columns of NP panels (R, NP constants once inlined: the sums stay in registers) */    \
+  ATTR static inline __attribute__((always_inline)) void NAME##_sums(                         \
+      int R, int NP, int64_t kc, const float *restrict pa, const float *restrict pb,          \
+      int64_t ldpb, float out[2][TAIL_MAX_COLS][8]) {                                         \
+    NAME##_v8 acc[2][TAIL_MAX_COLS];                                                          \
+    for (int q = 0; q < NP; q++)                                                              \
+      for (int r = 0; r < R; r++) acc[q][r] = (NAME##_v8){0};                                 \
+    for (int64_t p = 0; p < kc; p++) {                                                        \
+      NAME##_v8 a[2];                                                                         \
+      for (int q = 0; q < NP; q++) memcpy(&a[q], pa + q * MR * kc + p * MR, sizeof a[q]);     \
+      for (int r = 0; r < R; r++) {                                                           \
+        float bv = pb[p * ldpb + r];                                                          \
+        for (int q = 0; q < NP; q++) acc[q][r] += a[q] * bv;                                  \
+      }                                                                                       \
+    }                                                                                         \
+    for (int q = 0; q < NP; q++)                                                              \
+      for (int r = 0; r < R; r++) memcpy(out[q][r], &acc[q][r], sizeof acc[q][r]);            \
+  }                                                                                           \
+  ATTR static void NAME(int64_t kc, const float *pa, int64_t rows, const float *pb,           \
+                        int64_t ldpb, float *c, int64_t ldc, int cols, float alpha,           \
+                        float beta, const lens_sgemm_epilogue *epi, lens_cpu_epilogue_fn fn,  \
+                        int64_t row0, int64_t col0) {                                         \
+    float sums[2][TAIL_MAX_COLS][8];                                                          \
+    bool inline_epi = epi && tile_epi_supports(epi->ep);                                      \
+    for (int64_t i0 = 0; i0 < rows; i0 += 2 * MR) {                                           \
+      int np = rows - i0 > MR ? 2 : 1;                                                        \
+      const float *pp = pa + i0 * kc;                                                         \
+      switch (np * 8 + cols) {                                                                \
+      case 9: NAME##_sums(1, 1, kc, pp, pb, ldpb, sums); break;                               \
+      case 10: NAME##_sums(2, 1, kc, pp, pb, ldpb, sums); break;                              \
+      case 11: NAME##_sums(3, 1, kc, pp, pb, ldpb, sums); break;                              \
+      case 12: NAME##_sums(4, 1, kc, pp, pb, ldpb, sums); break;                              \
+      case 13: NAME##_sums(5, 1, kc, pp, pb, ldpb, sums); break;                              \
+      case 14: NAME##_sums(6, 1, kc, pp, pb, ldpb, sums); break;                              \
+      case 15: NAME##_sums(7, 1, kc, pp, pb, ldpb, sums); break;                              \
+      case 17: NAME##_sums(1, 2, kc, pp, pb, ldpb, sums); break;                              \
+      case 18: NAME##_sums(2, 2, kc, pp, pb, ldpb, sums); break;                              \
+      case 19: NAME##_sums(3, 2, kc, pp, pb, ldpb, sums); break;                              \
+      case 20: NAME##_sums(4, 2, kc, pp, pb, ldpb, sums); break;                              \
+      case 21: NAME##_sums(5, 2, kc, pp, pb, ldpb, sums); break;                              \
+      case 22: NAME##_sums(6, 2, kc, pp, pb, ldpb, sums); break;                              \
+      default: NAME##_sums(7, 2, kc, pp, pb, ldpb, sums); break;                              \
+      }                                                                                       \
+      for (int64_t i = i0; i < rows && i < i0 + np * MR; i++) {                               \
+        float *crow = c + i * ldc;                                                            \
+        const float *res = epi && epi->residual ? epi->residual + (row0 + i) * ldc + col0    \
+                                                 : NULL;                                      \
+        int q = (int)((i - i0) / MR), l = (int)((i - i0) % MR);                               \
+        for (int r = 0; r < cols; r++) {                                                      \
+          float v = alpha * sums[q][r][l];                                                    \
+          if (beta != 0.0f) v += beta * crow[r];                                              \
+          if (inline_epi) v = tail_epi(epi, v, row0 + i, res ? res + r : NULL);               \
+          crow[r] = v;                                                                        \
+        }                                                                                     \
+        if (epi && !inline_epi)                                                               \
+          fn(epi->ep, epi->bias ? epi->bias[row0 + i] : 0.0f, crow, res, (size_t)cols);       \
+      }                                                                                       \
+    }                                                                                         \
+  }
+
+#if defined(__x86_64__) || defined(__i386__)
+LENS_DEFINE_TAIL(tail_avx512, __attribute__((target("avx512f"))))
+LENS_DEFINE_TAIL(tail_avx2, __attribute__((target("avx2,fma"))))
+#endif
+LENS_DEFINE_TAIL(tail_baseline, )
+
+static tail_fn current_tail(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  switch (lens_cpu_isa()) {
+  case LENS_CPU_ISA_AVX512: return tail_avx512;
+  case LENS_CPU_ISA_AVX2: return tail_avx2;
+  default: break;
+  }
+#endif
+  return tail_baseline;
 }
 
 static void pack_b_panels(void *arg, size_t begin, size_t end) {
@@ -412,6 +525,12 @@ static void compute_tasks(void *arg, size_t begin, size_t end) {
       if (r->b_in_place && cols == nr) {
         pb = r->b + r->pc * r->ldb + r->jc + j;
         ldpb = r->ldb;
+      }
+      if (cols <= TAIL_MAX_COLS) {
+        r->tail(r->kc, r->cur_a + i_begin * r->kc, i_end - i_begin, pb, ldpb,
+                r->c + (r->ic + i_begin) * r->ldc + r->jc + j, r->ldc, cols, r->alpha, beta,
+                epi, r->epi_fn, r->ic + i_begin, r->jc + j);
+        continue;
       }
       for (int64_t i = i_begin; i < i_end; i += MR) {
         const float *pa = r->cur_a + i * r->kc;
@@ -505,6 +624,11 @@ static void gemm_range(const sgemm_run *r, int64_t i0, int64_t i1, int64_t j0, i
       } else {
         pack_b_panel(r->trans_b, r->b, r->ldb, j1, j, pc, kc, nr, bbuf);
       }
+      if (cols <= TAIL_MAX_COLS) {
+        r->tail(kc, a_blk + i0 * kc, i1 - i0, pb, ldpb, r->c + i0 * r->ldc + j, r->ldc, cols,
+                r->alpha, beta, epi, r->epi_fn, i0, j);
+        continue;
+      }
       int width;
       ukr_fn ukr = panel_kernel(r->isa, cols, &width);
       for (int64_t i = i0; i < i1; i += MR) {
@@ -573,6 +697,7 @@ void lens_sgemm_prepacked_range(bool trans_b, int64_t m, int64_t n, int64_t k,
   if (i0 >= i1 || j0 >= j1) return;
   sgemm_run r = {
       .isa = current_impl(),
+      .tail = current_tail(),
       .m = m, .n = n, .k = k,
       .alpha = 1.0f, .beta = 0.0f,
       .trans_b = trans_b,
@@ -599,6 +724,7 @@ void lens_sgemm(lens_exec_ctx *ctx, bool trans_a, bool trans_b, int64_t m, int64
                 int64_t ldb, float beta, float *c, int64_t ldc, void *workspace) {
   sgemm_run r = {
       .isa = current_impl(),
+      .tail = current_tail(),
       .m = m, .n = n, .k = k,
       .alpha = alpha, .beta = beta,
       .trans_a = trans_a, .trans_b = trans_b,
@@ -612,6 +738,7 @@ void lens_sgemm_prepacked(lens_exec_ctx *ctx, bool trans_b, int64_t m, int64_t n
                           float beta, float *c, int64_t ldc, void *workspace) {
   sgemm_run r = {
       .isa = current_impl(),
+      .tail = current_tail(),
       .m = m, .n = n, .k = k,
       .alpha = alpha, .beta = beta,
       .trans_b = trans_b,
@@ -627,6 +754,7 @@ void lens_sgemm_prepacked_epilogue(lens_exec_ctx *ctx, bool trans_b, int64_t m, 
                                    const lens_sgemm_epilogue *epilogue) {
   sgemm_run r = {
       .isa = current_impl(),
+      .tail = current_tail(),
       .m = m, .n = n, .k = k,
       .alpha = 1.0f, .beta = 0.0f,
       .trans_b = trans_b,
