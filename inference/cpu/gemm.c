@@ -680,12 +680,15 @@ static bool sgemm_split(lens_exec_ctx *ctx, sgemm_run *r) {
   if (threads <= 1 || r->m <= 0 || r->n <= 0 || r->k <= 0) return false;
   if ((double)r->m * (double)r->n * (double)r->k < SPLIT_MIN_MACS) return false;
   r->b_in_place = !r->trans_b && r->m <= B_IN_PLACE_MAX_M && r->ldb % 256 != 0;
-  int64_t unit = r->isa->narrow_nr;
+  int64_t unit = r->isa->narrow_nr, panels_m = (r->m + MR - 1) / MR;
   split_job s = {r, threads, false};
   if ((r->n + unit - 1) / unit < threads) {
-    if ((r->m + MR - 1) / MR < threads) return false;
+    if (panels_m < threads) return false;
     s.by_rows = true;
   }
+  /* Two full kernel widths or fewer (a 7x7 plane's 49): split in columns, each part would
+   * run part-width panels (32 + 17 lanes of 64 for 49); in rows, each runs 48 + a tail. */
+  if (r->n <= 2 * r->isa->nr && panels_m >= 4 * threads) s.by_rows = true;
   lens_parallel_for(ctx, (size_t)threads, split_part, &s);
   return true;
 }
