@@ -86,7 +86,7 @@ test_bench_throughput_hint_runs_streams() {
   "$python" -c 'import json, sys
 r = json.load(open(sys.argv[1]))
 c = r["config"]
-assert (c["hint"], c["nstreams"], c["nireq"], c["nthreads"]) == ("throughput", 2, 2, 1), c
+assert (c["hint"], c["nstreams"], c["nireq"], c["nthreads"]) == ("throughput", 2, 1, 1), c
 assert r["iterations"] == 4' "$tmp/tp.json"
 }
 
