@@ -1,27 +1,8 @@
 /* Every fast CPU kernel against the plain definition, on awkward sizes, at every ISA level
  * the machine has (AVX-512, AVX2, baseline): lens_sgemm itself, conv2d_im2col_sgemm,
  * conv2d_depthwise_direct, gemm_sgemm and matmul_sgemm. */
-#include "core/threadpool.h"
 #include "cpu/epilogue.h"
-#include "cpu/gemm.h"
-#include "cpu/kernels.h"
-#include "nn_test_util.h"
-
-static const lens_kernel *find_kernel(const char *name) {
-  size_t n;
-  const lens_kernel *const *all = lens_cpu_kernels(&n);
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(all[i]->name, name) == 0) return all[i];
-  return NULL;
-}
-
-/* The ISA levels to exercise: each level up to what the CPU has. */
-static int isa_levels(int *levels) {
-  lens_cpu_force_isa(-1);
-  int best = lens_cpu_isa(), n = 0;
-  for (int l = LENS_CPU_ISA_BASELINE; l <= best; l++) levels[n++] = l;
-  return n;
-}
+#include "cpu_kernel_check.h"
 
 /* ---- lens_sgemm ------------------------------------------------------------------------- */
 
@@ -232,78 +213,16 @@ static void test_cpu_force_isa_caps_and_restores(void) {
 
 /* ---- kernels against their operators ---------------------------------------------------- */
 
-/* Runs the reference op, then the kernel (weights given at prepare when const_weights), and
- * compares. Returns the worst relative difference (INFINITY on a failure). */
-static double kernel_vs_reference(const char *kernel_name, tnode *t, lens_value *in, int n_in,
-                                  bool const_weights, lens_exec_ctx *ctx) {
-  const lens_kernel *k = find_kernel(kernel_name);
-  CHECK(k != NULL);
-  if (!k) return INFINITY;
-  lens_value ref[1];
-  lens_status *st = trun(t, in, ref, 1, NULL);
-  if (st) {
-    fprintf(stderr, "  reference failed: %s\n", lens_status_message(st));
-    lens_status_free(st);
-    tfree_outputs(ref, 1);
-    return INFINITY;
-  }
-  lens_value fast = ref[0];
-  fast.data = malloc(tval_bytes(&ref[0]) + 64);
-  memset(fast.data, 0xff, tval_bytes(&ref[0])); /* NaN: every output must be written */
-  double worst = INFINITY;
-  lens_value prep_in[8];
-  memcpy(prep_in, in, sizeof *in * (size_t)n_in);
-  /* Non-constant inputs are unknown (data NULL) at prepare time. */
-  prep_in[0].data = NULL;
-  if (!const_weights)
-    for (int i = 1; i < n_in; i++) prep_in[i].data = NULL;
-  void *state = NULL;
-  if (!k->supports(&t->node, prep_in, &fast)) {
-    fprintf(stderr, "  %s does not support this case\n", kernel_name);
-    goto done;
-  }
-  if (k->prepare) {
-    st = k->prepare(&t->node, prep_in, &fast, &state);
-    if (st) {
-      fprintf(stderr, "  prepare failed: %s\n", lens_status_message(st));
-      lens_status_free(st);
-      goto done;
-    }
-  }
-  size_t scratch = k->scratch_bytes ? k->scratch_bytes(&t->node, prep_in, &fast) : 0;
-  lens_exec_ctx local = {0};
-  if (!ctx) ctx = &local;
-  ctx->scratch = scratch ? aligned_alloc(64, (scratch + 63) / 64 * 64) : NULL;
-  ctx->scratch_bytes = scratch;
-  ctx->kernel_state = state;
-  st = k->compute(&t->node, in, &fast, ctx);
-  free(ctx->scratch);
-  ctx->scratch = NULL;
-  ctx->scratch_bytes = 0;
-  ctx->kernel_state = NULL;
-  if (k->release) k->release(state);
-  else free(state);
-  if (st) {
-    fprintf(stderr, "  compute failed: %s\n", lens_status_message(st));
-    lens_status_free(st);
-    goto done;
-  }
-  worst = max_rel_diff(fast.data, ref[0].data, lens_value_elements(&ref[0]));
-done:
-  free(fast.data);
-  tfree_outputs(ref, 1);
-  return worst;
-}
-
-typedef struct conv_case {
+/* a convolution with an optional auto_pad */
+typedef struct padded_conv_case {
   int64_t n, c, h, w, m, kh, kw;
   int64_t stride, dilation, group;
   int64_t pads[4];
   const char *auto_pad;
   bool bias;
-} conv_case;
+} padded_conv_case;
 
-static const conv_case conv_cases[] = {
+static const padded_conv_case conv_cases[] = {
     {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, {1, 1, 1, 1}, NULL, true},          /* plain 3x3 pad 1 */
     {2, 4, 5, 5, 6, 1, 1, 1, 1, 1, {0, 0, 0, 0}, NULL, true},          /* 1x1 direct */
     {1, 17, 3, 1, 31, 1, 1, 1, 2, 1, {0, 0, 0, 0}, NULL, false},       /* 1x1, dilation moot */
@@ -318,8 +237,8 @@ static const conv_case conv_cases[] = {
     {1, 3, 5, 5, 2, 3, 3, 1, 1, 1, {2, 2, 2, 2}, NULL, false},         /* pads beyond kernel */
 };
 
-static void run_conv_case_on(const char *kernel, const conv_case *cc, bool const_weights,
-                             lens_exec_ctx *ctx) {
+static void run_conv_case_on(const char *kernel, const padded_conv_case *cc,
+                             bool const_weights, lens_exec_ctx *ctx) {
   int64_t cg = cc->c / cc->group;
   int64_t xd[4] = {cc->n, cc->c, cc->h, cc->w}, wd[4] = {cc->m, cg, cc->kh, cc->kw};
   int64_t bd[1] = {cc->m};
@@ -339,7 +258,7 @@ static void run_conv_case_on(const char *kernel, const conv_case *cc, bool const
   if (!cc->auto_pad || strcmp(cc->auto_pad, "NOTSET") == 0) tnode_ints(&t, "pads", cc->pads, 4);
   lens_value in[3] = {tval(LENS_DTYPE_FLOAT32, 4, xd, x), tval(LENS_DTYPE_FLOAT32, 4, wd, w),
                       cc->bias ? tval(LENS_DTYPE_FLOAT32, 1, bd, b) : tnone()};
-  double diff = kernel_vs_reference(kernel, &t, in, cc->bias ? 3 : 2, const_weights, ctx);
+  double diff = check_kernel(kernel, &t, in, cc->bias ? 3 : 2, const_weights, NULL, false, ctx);
   CHECK_MSG(diff <= 2e-5,
             "%s n=%lld c=%lld %lldx%lld m=%lld k=%lldx%lld s=%lld d=%lld g=%lld isa=%s "
             "const=%d: diff %g",
@@ -353,7 +272,7 @@ static void run_conv_case_on(const char *kernel, const conv_case *cc, bool const
   free(b);
 }
 
-static void run_conv_case(const conv_case *cc, bool const_weights, lens_exec_ctx *ctx) {
+static void run_conv_case(const padded_conv_case *cc, bool const_weights, lens_exec_ctx *ctx) {
   run_conv_case_on("conv2d_im2col_sgemm", cc, const_weights, ctx);
 }
 
@@ -375,7 +294,7 @@ static void test_conv2d_im2col_sgemm_threads_and_large_band(void) {
   lens_exec_ctx ctx = {0};
   ctx.pool = pool;
   /* 64 channels of 3x3 over 40x300: the im2col columns exceed one band (8 MiB). */
-  static const conv_case big[] = {
+  static const padded_conv_case big[] = {
       {1, 64, 40, 300, 24, 3, 3, 1, 1, 1, {1, 1, 1, 1}, NULL, true},
       {2, 32, 33, 35, 48, 1, 1, 1, 1, 1, {0, 0, 0, 0}, NULL, true},
       {1, 32, 20, 20, 32, 3, 3, 2, 1, 32, {1, 1, 1, 1}, NULL, true},
@@ -405,7 +324,7 @@ static void test_conv2d_im2col_sgemm_declines_what_it_cannot_run(void) {
   CHECK(!k->supports(&t.node, in, out)); /* another op */
 }
 
-static const conv_case depthwise_cases[] = {
+static const padded_conv_case depthwise_cases[] = {
     {1, 8, 11, 13, 8, 3, 3, 2, 1, 8, {1, 1, 1, 1}, NULL, true},
     {2, 5, 7, 6, 5, 3, 3, 1, 1, 5, {1, 1, 1, 1}, NULL, false},
     {1, 4, 9, 17, 8, 3, 3, 1, 2, 4, {2, 0, 1, 3}, NULL, true},       /* multiplier 2, dilated */
@@ -427,7 +346,7 @@ static void test_conv2d_depthwise_direct_matches_reference(void) {
   CHECK_OK(lens_threadpool_create(3, &pool));
   lens_exec_ctx ctx = {0};
   ctx.pool = pool;
-  static const conv_case big = {2, 32, 20, 20, 32, 3, 3, 2, 1, 32, {1, 1, 1, 1}, NULL, true};
+  static const padded_conv_case big = {2, 32, 20, 20, 32, 3, 3, 2, 1, 32, {1, 1, 1, 1}, NULL, true};
   run_conv_case_on("conv2d_depthwise_direct", &big, true, &ctx);
   lens_threadpool_free(pool);
   /* Not depthwise: two channels per group. */
@@ -474,7 +393,7 @@ static void test_gemm_sgemm_matches_reference(void) {
         if (c_kind == 1) in[2] = tval(LENS_DTYPE_FLOAT32, 1, cd_n, c);
         if (c_kind == 2) in[2] = tval(LENS_DTYPE_FLOAT32, 2, cd_m1, c);
         if (c_kind == 3) in[2] = tval(LENS_DTYPE_FLOAT32, 2, cd_mn, c);
-        double diff = kernel_vs_reference("gemm_sgemm", &t, in, c_kind ? 3 : 2, true, NULL);
+        double diff = check_kernel("gemm_sgemm", &t, in, c_kind ? 3 : 2, true, NULL, false, NULL);
         CHECK_MSG(diff <= 2e-5, "gemm %lldx%lldx%lld variant %d isa %s: diff %g", (long long)m,
                   (long long)n, (long long)k, variant, lens_cpu_isa_name(levels[li]), diff);
         tnode_free(&t);
@@ -518,7 +437,7 @@ static void test_matmul_sgemm_matches_reference(void) {
       tnode_init(&t, "MatMul", 13, 2, 1);
       lens_value in[2] = {tval(LENS_DTYPE_FLOAT32, mc->ra, mc->a, a),
                           tval(LENS_DTYPE_FLOAT32, mc->rb, mc->b, b)};
-      double diff = kernel_vs_reference("matmul_sgemm", &t, in, 2, false, NULL);
+      double diff = check_kernel("matmul_sgemm", &t, in, 2, false, NULL, false, NULL);
       CHECK_MSG(diff <= 2e-5, "matmul case %zu isa %s: diff %g", i,
                 lens_cpu_isa_name(levels[li]), diff);
       tnode_free(&t);
