@@ -1,6 +1,8 @@
 /* Every fast CPU kernel against the plain definition, on awkward sizes, at every ISA level
  * the machine has (AVX-512, AVX2, baseline): lens_sgemm itself, conv2d_im2col_sgemm,
  * conv2d_depthwise_direct, gemm_sgemm and matmul_sgemm. */
+#include <pthread.h>
+
 #include "cpu/epilogue.h"
 #include "cpu_kernel_check.h"
 
@@ -196,6 +198,45 @@ static void test_epilogue_sigmoid_matches_definition(void) {
       }
   }
   lens_cpu_force_isa(-1);
+}
+
+/* A run of one task per thread is static: task 0 on the caller, the others each on its own
+ * worker, the same worker for the same task run after run (what keeps consecutive nodes'
+ * data on the core that wrote it); more tasks than threads all run once. */
+typedef struct task_record {
+  pthread_t who[8];
+  int count[64];
+} task_record;
+
+static void record_task(void *arg, int task) {
+  task_record *r = arg;
+  if (task < 8) r->who[task] = pthread_self();
+  __atomic_add_fetch(&r->count[task], 1, __ATOMIC_RELAXED);
+}
+
+static void test_threadpool_runs_one_task_per_thread_statically(void) {
+  lens_threadpool *pool = NULL;
+  CHECK_OK(lens_threadpool_create(3, &pool));
+  if (!pool) return;
+  pthread_t first[3];
+  for (int run = 0; run < 50; run++) {
+    task_record r;
+    memset(&r, 0, sizeof r);
+    lens_threadpool_run(pool, 3, record_task, &r);
+    CHECK(r.count[0] == 1 && r.count[1] == 1 && r.count[2] == 1);
+    CHECK(pthread_equal(r.who[0], pthread_self()));
+    CHECK(!pthread_equal(r.who[1], r.who[0]) && !pthread_equal(r.who[2], r.who[0]) &&
+          !pthread_equal(r.who[1], r.who[2]));
+    if (run == 0) memcpy(first, r.who, sizeof first);
+    else CHECK(pthread_equal(first[1], r.who[1]) && pthread_equal(first[2], r.who[2]));
+  }
+  task_record many;
+  memset(&many, 0, sizeof many);
+  lens_threadpool_run(pool, 64, record_task, &many);
+  int once = 0;
+  for (int t = 0; t < 64; t++) once += many.count[t] == 1;
+  CHECK(once == 64);
+  lens_threadpool_free(pool);
 }
 
 static void test_cpu_force_isa_caps_and_restores(void) {
@@ -474,6 +515,7 @@ LENS_TEST_MAIN(LENS_TEST(test_cpu_force_isa_caps_and_restores),
                LENS_TEST(test_sgemm_matches_naive_on_awkward_sizes),
                LENS_TEST(test_sgemm_crosses_cache_blocks_all_transposes),
                LENS_TEST(test_sgemm_threads_and_zero_sizes),
+               LENS_TEST(test_threadpool_runs_one_task_per_thread_statically),
                LENS_TEST(test_epilogue_sigmoid_matches_definition),
                LENS_TEST(test_conv2d_im2col_sgemm_matches_reference),
                LENS_TEST(test_conv2d_im2col_sgemm_threads_and_large_band),

@@ -1,8 +1,11 @@
 /* Workers spin briefly on the run counter after each run (yielding now and then), then sleep
  * on a condition variable; the caller likewise spins before it sleeps waiting for them. A run that
  * follows another within the spin window (the common case: one run per parallel loop of
- * every node) costs no system call. Tasks are claimed with an atomic counter so uneven
- * tasks balance themselves. */
+ * every node) costs no system call. A run of at most one task per thread is scheduled
+ * statically, task t on thread t (the caller is thread 0): the kernels split the same
+ * positions the same way node after node, so each thread then reads what its own core
+ * wrote (a line written by the other core costs about three times as much here). More
+ * tasks than threads are claimed with an atomic counter, so uneven tasks balance. */
 #include "core/threadpool.h"
 
 #include <pthread.h>
@@ -40,9 +43,19 @@ struct lens_threadpool {
   int n_tasks;
   atomic_int next_task;
   atomic_int active; /* workers still inside the current run */
+  struct worker_arg *args;
 };
 
-static void run_tasks(lens_threadpool *p) {
+typedef struct worker_arg {
+  lens_threadpool *pool;
+  int index; /* 1 .. threads - 1; the caller of a run is 0 */
+} worker_arg;
+
+static void run_tasks(lens_threadpool *p, int self) {
+  if (p->n_tasks <= p->threads) {
+    if (self < p->n_tasks) p->fn(p->arg, self);
+    return;
+  }
   for (;;) {
     int t = atomic_fetch_add(&p->next_task, 1);
     if (t >= p->n_tasks) break;
@@ -51,7 +64,8 @@ static void run_tasks(lens_threadpool *p) {
 }
 
 static void *worker_main(void *arg) {
-  lens_threadpool *p = arg;
+  const worker_arg *self = arg;
+  lens_threadpool *p = self->pool;
   uint_fast64_t seen = 0;
   for (;;) {
     for (int i = 0; i < SPIN_POLLS && atomic_load(&p->generation) == seen &&
@@ -66,7 +80,7 @@ static void *worker_main(void *arg) {
     }
     if (atomic_load(&p->stop)) break;
     seen = atomic_load(&p->generation);
-    run_tasks(p);
+    run_tasks(p, self->index);
     if (atomic_fetch_sub(&p->active, 1) == 1) {
       pthread_mutex_lock(&p->mutex);
       pthread_cond_signal(&p->done);
@@ -93,12 +107,14 @@ lens_status *lens_threadpool_create(int threads, lens_threadpool **out) {
   atomic_init(&p->active, 0);
   if (threads > 1) {
     p->workers = calloc((size_t)threads - 1, sizeof *p->workers);
-    if (!p->workers) {
+    p->args = calloc((size_t)threads - 1, sizeof *p->args);
+    if (!p->workers || !p->args) {
       lens_threadpool_free(p);
       return lens_error_oom();
     }
     for (int i = 0; i < threads - 1; i++) {
-      if (pthread_create(&p->workers[i], NULL, worker_main, p) != 0) {
+      p->args[i] = (worker_arg){p, i + 1};
+      if (pthread_create(&p->workers[i], NULL, worker_main, &p->args[i]) != 0) {
         p->threads = i + 1; /* free joins only the ones that started */
         lens_threadpool_free(p);
         return lens_error(LENS_ERR_RUNTIME, "could not start worker thread %d", i + 1);
@@ -117,6 +133,7 @@ void lens_threadpool_free(lens_threadpool *p) {
   pthread_mutex_unlock(&p->mutex);
   for (int i = 0; p->workers && i < p->threads - 1; i++) pthread_join(p->workers[i], NULL);
   free(p->workers);
+  free(p->args);
   pthread_mutex_destroy(&p->mutex);
   pthread_cond_destroy(&p->wake);
   pthread_cond_destroy(&p->done);
@@ -143,7 +160,7 @@ void lens_threadpool_run(lens_threadpool *p, int n_tasks, void (*fn)(void *arg, 
   atomic_fetch_add(&p->generation, 1);
   pthread_cond_broadcast(&p->wake);
   pthread_mutex_unlock(&p->mutex);
-  run_tasks(p);
+  run_tasks(p, 0);
   for (int i = 0; i < SPIN_POLLS && atomic_load(&p->active) > 0; i++) spin_pause(i);
   if (atomic_load(&p->active) > 0) {
     pthread_mutex_lock(&p->mutex);
