@@ -423,21 +423,9 @@ __attribute__((target("avx512f"))) static void build_phase_rows(const conv_plan 
     }
 }
 
-/* The activations done in registers, with the same operations in the same order as
- * lens_cpu_epilogue_fn (and the GEMM's tile epilogue), so that both paths give the same bits;
- * the others are applied row by row after the raw sums are stored. */
-static bool phase_act_in_registers(const lens_epilogue *ep) {
-  if (!ep) return true;
-  switch (ep->act) {
-  case LENS_ACT_NONE:
-  case LENS_ACT_RELU:
-  case LENS_ACT_CLIP:
-  case LENS_ACT_LEAKYRELU:
-  case LENS_ACT_HARDSWISH: return true;
-  default: return false;
-  }
-}
-
+/* The activations lens_cpu_epilogue_in_registers allows, with the same operations in the
+ * same order as lens_cpu_epilogue_fn (and the GEMM's tile epilogue), so that both paths give
+ * the same bits; the others are applied row by row after the raw sums are stored. */
 __attribute__((target("avx512f"))) static inline __m512 phase_act(__m512 v, int act, float lo,
                                                                   float hi) {
   __m512 zero = _mm512_setzero_ps();
@@ -534,7 +522,7 @@ static void phase_part(void *arg, size_t begin, size_t end) {
                                                            to the next's */
   int64_t per_row = (ow_n + 15) / 16;
   const lens_epilogue *ep = j->epi ? j->epi->ep : NULL;
-  bool fused = phase_act_in_registers(ep);
+  bool fused = lens_cpu_epilogue_in_registers(ep);
   const float *residual = j->epi ? j->epi->residual : NULL;
   int32_t off[CHUNKED_MAX_DEPTH];
   for (int64_t t = 0; t < p->kg; t++) {

@@ -19,4 +19,20 @@ static inline bool lens_cpu_epilogue_is_empty(const lens_epilogue *ep) {
   return !ep || (!ep->residual && ep->act == LENS_ACT_NONE);
 }
 
+/* Whether ep's activation has a register form in the fused kernels (GEMM tiles, few-channel
+ * convolutions) that gives the same bits as lens_cpu_epilogue_fn: NONE, RELU, CLIP,
+ * LEAKYRELU and HARDSWISH. The others (Sigmoid, Tanh, HardSigmoid) are applied by the
+ * epilogue function after the raw sums are stored. */
+static inline bool lens_cpu_epilogue_in_registers(const lens_epilogue *ep) {
+  if (!ep) return true;
+  switch (ep->act) {
+  case LENS_ACT_NONE:
+  case LENS_ACT_RELU:
+  case LENS_ACT_CLIP:
+  case LENS_ACT_LEAKYRELU:
+  case LENS_ACT_HARDSWISH: return true;
+  default: return false;
+  }
+}
+
 #endif

@@ -42,18 +42,6 @@ typedef struct tile_epi {
   float lo, hi;
 } tile_epi;
 
-static bool tile_epi_supports(const lens_epilogue *ep) {
-  if (!ep) return true;
-  switch (ep->act) {
-  case LENS_ACT_NONE:
-  case LENS_ACT_RELU:
-  case LENS_ACT_CLIP:
-  case LENS_ACT_LEAKYRELU:
-  case LENS_ACT_HARDSWISH: return true;
-  default: return false;
-  }
-}
-
 typedef void (*ukr_fn)(int64_t kc, const float *pa, const float *pb, int64_t ldpb, float *c,
                        int64_t ldc, int mr, int nr, float alpha, float beta,
                        const tile_epi *te);
@@ -367,8 +355,7 @@ static inline void run_tile(ukr_fn ukr, int width, int64_t kc, const float *pa,
     return;
   }
   const float *res = epi->residual ? epi->residual + row0 * ldc + col0 : NULL;
-  if (rows == MR && cols == width &&
-      tile_epi_supports(epi->ep)) {
+  if (rows == MR && cols == width && lens_cpu_epilogue_in_registers(epi->ep)) {
     tile_epi te = {epi->bias ? epi->bias + row0 : NULL, res, ldc,
                    epi->ep ? epi->ep->act : LENS_ACT_NONE, epi->ep ? epi->ep->alpha : 0.0f,
                    epi->ep ? epi->ep->beta : 0.0f};
@@ -434,7 +421,7 @@ static inline float tail_epi(const lens_sgemm_epilogue *epi, float v, int64_t ro
                         float beta, const lens_sgemm_epilogue *epi, lens_cpu_epilogue_fn fn,  \
                         int64_t row0, int64_t col0) {                                         \
     float sums[2][TAIL_MAX_COLS][8];                                                          \
-    bool inline_epi = epi && tile_epi_supports(epi->ep);                                      \
+    bool inline_epi = epi && lens_cpu_epilogue_in_registers(epi->ep);                         \
     for (int64_t i0 = 0; i0 < rows; i0 += 2 * MR) {                                           \
       int np = rows - i0 > MR ? 2 : 1;                                                        \
       const float *pp = pa + i0 * kc;                                                         \
