@@ -276,6 +276,31 @@ static __mmask16 row_mask16(int64_t start, int64_t n) {
   return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
 }
 
+/* The end of 16 outputs of the direct paths: residual, Relu or Clip in registers, the
+ * store (a whole vector when it can: masked stores are slower on some cores). */
+__attribute__((target("avx512f"))) static inline void dw_store16(float *dst, __m512 sum,
+                                                                 const float *res,
+                                                                 __mmask16 om,
+                                                                 lens_activation_kind act,
+                                                                 __m512 lo, __m512 hi) {
+  if (res) sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(om, res));
+  if (act == LENS_ACT_RELU) sum = _mm512_max_ps(sum, _mm512_setzero_ps());
+  /* constant first: a NaN sum stays NaN, as in the plain Clip */
+  if (act == LENS_ACT_CLIP) sum = _mm512_min_ps(hi, _mm512_max_ps(lo, sum));
+  if (om == 0xffff) _mm512_storeu_ps(dst, sum);
+  else _mm512_mask_storeu_ps(dst, om, sum);
+}
+
+/* Activations the direct paths leave to the epilogue function, on output rows [oh, oh+n). */
+static inline void dw_rows_epilogue(const dw_job *j, bool inline_epi, float *y,
+                                    const float *residual, int64_t oh, int64_t n,
+                                    int64_t ow_n) {
+  if (!j->ep || inline_epi) return;
+  for (int64_t h = 0; h < n; h++)
+    j->epi(j->ep, 0.0f, y + (oh + h) * ow_n, residual ? residual + (oh + h) * ow_n : NULL,
+           (size_t)ow_n);
+}
+
 /* Square K x K kernels at column stride 1 or 2, no dilation, straight from the input rows:
  * 16 outputs of a row per step, borders by masked loads (masks worked out once per plane)
  * instead of a padded copy, the K*K weights in registers, one sum per kernel row so that
@@ -361,19 +386,10 @@ static __mmask16 row_mask16(int64_t start, int64_t n) {
           __m512 sum = h ? a1[0] : a0[0];                                                     \
           for (int i = 1; i < NA; i++) sum = _mm512_add_ps(sum, h ? a1[i] : a0[i]);           \
           int64_t off = (oh + h) * ow_n + s * 16;                                             \
-          if (res) sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(om, res + off));            \
-          if (act == LENS_ACT_RELU) sum = _mm512_max_ps(sum, _mm512_setzero_ps());            \
-          /* constant first: a NaN sum stays NaN, as in the plain Clip */                     \
-          if (act == LENS_ACT_CLIP) sum = _mm512_min_ps(hi, _mm512_max_ps(lo, sum));          \
-          /* a whole vector when it can: masked stores are slower on some cores */            \
-          if (om == 0xffff) _mm512_storeu_ps(y + off, sum);                                   \
-          else _mm512_mask_storeu_ps(y + off, om, sum);                                       \
+          dw_store16(y + off, sum, res ? res + off : NULL, om, act, lo, hi);                  \
         }                                                                                     \
       }                                                                                       \
-      if (j->ep && !inline_epi)                                                               \
-        for (int64_t h = 0; h < 1 + two; h++)                                                 \
-          j->epi(j->ep, 0.0f, y + (oh + h) * ow_n,                                            \
-                 residual ? residual + (oh + h) * ow_n : NULL, (size_t)ow_n);                 \
+      dw_rows_epilogue(j, inline_epi, y, residual, oh, 1 + two, ow_n);                        \
     }                                                                                         \
   }
 
@@ -445,17 +461,10 @@ __attribute__((target("avx512f"))) static void dw_direct3s1p1_avx512(const dw_jo
         __m512 sum = h ? _mm512_add_ps(_mm512_add_ps(a1[0], a1[1]), a1[2])
                        : _mm512_add_ps(_mm512_add_ps(a0[0], a0[1]), a0[2]);
         int64_t off = (oh + h) * ow_n + s * 16;
-        if (res) sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(om, res + off));
-        if (act == LENS_ACT_RELU) sum = _mm512_max_ps(sum, _mm512_setzero_ps());
-        if (act == LENS_ACT_CLIP) sum = _mm512_min_ps(hi, _mm512_max_ps(lo, sum));
-        if (om == 0xffff) _mm512_storeu_ps(y + off, sum);
-        else _mm512_mask_storeu_ps(y + off, om, sum);
+        dw_store16(y + off, sum, res ? res + off : NULL, om, act, lo, hi);
       }
     }
-    if (j->ep && !inline_epi)
-      for (int64_t h = 0; h < 1 + two; h++)
-        j->epi(j->ep, 0.0f, y + (oh + h) * ow_n, residual ? residual + (oh + h) * ow_n : NULL,
-               (size_t)ow_n);
+    dw_rows_epilogue(j, inline_epi, y, residual, oh, 1 + two, ow_n);
   }
 }
 
@@ -526,17 +535,10 @@ __attribute__((target("avx512f"))) static void dw_direct3s2p1_avx512(const dw_jo
         __m512 sum = h ? _mm512_add_ps(_mm512_add_ps(a1[0], a1[1]), a1[2])
                        : _mm512_add_ps(_mm512_add_ps(a0[0], a0[1]), a0[2]);
         int64_t off = (oh + h) * ow_n + s * 16;
-        if (res) sum = _mm512_add_ps(sum, _mm512_maskz_loadu_ps(om, res + off));
-        if (act == LENS_ACT_RELU) sum = _mm512_max_ps(sum, _mm512_setzero_ps());
-        if (act == LENS_ACT_CLIP) sum = _mm512_min_ps(hi, _mm512_max_ps(lo, sum));
-        if (om == 0xffff) _mm512_storeu_ps(y + off, sum);
-        else _mm512_mask_storeu_ps(y + off, om, sum);
+        dw_store16(y + off, sum, res ? res + off : NULL, om, act, lo, hi);
       }
     }
-    if (j->ep && !inline_epi)
-      for (int64_t h = 0; h < 1 + two; h++)
-        j->epi(j->ep, 0.0f, y + (oh + h) * ow_n, residual ? residual + (oh + h) * ow_n : NULL,
-               (size_t)ow_n);
+    dw_rows_epilogue(j, inline_epi, y, residual, oh, 1 + two, ow_n);
   }
 }
 #endif
