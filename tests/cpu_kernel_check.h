@@ -119,6 +119,7 @@ typedef struct conv_case {
   int64_t stride, dilation, group;
   int64_t pads[4];
   bool bias;
+  const char *auto_pad; /* NULL: explicit pads */
 } conv_case;
 
 static inline double run_conv(const char *kernel, const conv_case *cc,
@@ -139,7 +140,8 @@ static inline double run_conv(const char *kernel, const conv_case *cc,
   tnode_ints(&t, "strides", strides, 2);
   tnode_ints(&t, "dilations", dil, 2);
   tnode_int(&t, "group", cc->group);
-  tnode_ints(&t, "pads", cc->pads, 4);
+  if (cc->auto_pad) tnode_string(&t, "auto_pad", cc->auto_pad);
+  if (!cc->auto_pad || strcmp(cc->auto_pad, "NOTSET") == 0) tnode_ints(&t, "pads", cc->pads, 4);
   lens_value in[3] = {tval(LENS_DTYPE_FLOAT32, 4, xd, x), tval(LENS_DTYPE_FLOAT32, 4, wd, w),
                       cc->bias ? tval(LENS_DTYPE_FLOAT32, 1, bd, b) : tnone()};
   double diff =

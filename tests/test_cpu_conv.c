@@ -37,12 +37,13 @@ static void check_cases(const char *kernel, const conv_case *cases, size_t n_cas
 }
 
 static const conv_case winograd_small_cases[] = {
-    {1, 128, 14, 14, 256, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true},  /* 16 tiles, 4 channel blocks */
-    {1, 130, 13, 7, 70, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true},    /* 8 tiles, a partial block */
-    {2, 128, 13, 11, 65, 3, 3, 1, 1, 1, {2, 0, 1, 2}, false},  /* batch 2, uneven pads */
-    {1, 131, 18, 10, 64, 3, 3, 1, 1, 1, {0, 0, 0, 0}, true},   /* whole tiles, unpadded */
-    {1, 137, 22, 20, 67, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true},   /* 30 tiles, padded to 32 */
-    {1, 128, 30, 3, 129, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true},   /* one partial tile per row */
+    /* 16 tiles, 4 channel blocks */
+    {1, 128, 14, 14, 256, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},
+    {1, 130, 13, 7, 70, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},    /* 8 tiles, a partial block */
+    {2, 128, 13, 11, 65, 3, 3, 1, 1, 1, {2, 0, 1, 2}, false, NULL},  /* batch 2, uneven pads */
+    {1, 131, 18, 10, 64, 3, 3, 1, 1, 1, {0, 0, 0, 0}, true, NULL},   /* whole tiles, unpadded */
+    {1, 137, 22, 20, 67, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},   /* 30 tiles, padded to 32 */
+    {1, 128, 30, 3, 129, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},   /* one partial tile per row */
 };
 
 static void test_conv3x3_winograd_f4_small_planes_match_reference(void) {
@@ -78,19 +79,19 @@ static void test_conv3x3_winograd_f4_declines_tiny_planes(void) {
 #define IM2COL_TOLERANCE 2e-5
 
 static const conv_case small_cin_cases[] = {
-    {1, 3, 97, 83, 64, 7, 7, 2, 1, 1, {3, 3, 3, 3}, true},    /* resnet stem: 2 chunks */
-    {1, 3, 29, 31, 32, 3, 3, 2, 1, 1, {1, 1, 1, 1}, true},    /* mobilenet stem */
-    {2, 3, 23, 19, 17, 3, 3, 2, 1, 1, {0, 0, 0, 0}, false},   /* batch 2, 17 channels */
-    {1, 1, 13, 50, 5, 3, 3, 1, 1, 1, {2, 0, 1, 3}, true},     /* stride 1, uneven pads */
-    {1, 4, 20, 33, 13, 5, 5, 3, 1, 1, {2, 1, 0, 2}, true},    /* stride 3 */
-    {1, 2, 25, 27, 11, 3, 3, 2, 2, 1, {2, 2, 2, 2}, true},    /* dilation 2 */
-    {1, 6, 21, 47, 12, 3, 3, 2, 1, 2, {1, 1, 1, 1}, true},    /* 2 groups of 3 */
-    {1, 3, 9, 3, 9, 3, 3, 2, 1, 1, {1, 1, 1, 1}, true},       /* 2 output columns */
-    {1, 3, 3, 100, 24, 3, 3, 2, 1, 1, {1, 1, 1, 1}, true},    /* 50 columns: every tail */
-    {1, 3, 7, 7, 8, 7, 7, 2, 1, 1, {0, 0, 0, 0}, true},       /* a single output */
-    {1, 3, 45, 161, 16, 3, 3, 2, 1, 1, {0, 1, 1, 0}, true},   /* odd width, 2 chunks */
-    {1, 3, 12, 37, 16, 1, 1, 2, 1, 1, {0, 0, 0, 0}, true},    /* 1x1 stride 2 */
-    {1, 8, 15, 17, 10, 3, 3, 2, 1, 1, {1, 1, 1, 1}, true},    /* 8 channels: band path */
+    {1, 3, 97, 83, 64, 7, 7, 2, 1, 1, {3, 3, 3, 3}, true, NULL},    /* resnet stem: 2 chunks */
+    {1, 3, 29, 31, 32, 3, 3, 2, 1, 1, {1, 1, 1, 1}, true, NULL},    /* mobilenet stem */
+    {2, 3, 23, 19, 17, 3, 3, 2, 1, 1, {0, 0, 0, 0}, false, NULL},   /* batch 2, 17 channels */
+    {1, 1, 13, 50, 5, 3, 3, 1, 1, 1, {2, 0, 1, 3}, true, NULL},     /* stride 1, uneven pads */
+    {1, 4, 20, 33, 13, 5, 5, 3, 1, 1, {2, 1, 0, 2}, true, NULL},    /* stride 3 */
+    {1, 2, 25, 27, 11, 3, 3, 2, 2, 1, {2, 2, 2, 2}, true, NULL},    /* dilation 2 */
+    {1, 6, 21, 47, 12, 3, 3, 2, 1, 2, {1, 1, 1, 1}, true, NULL},    /* 2 groups of 3 */
+    {1, 3, 9, 3, 9, 3, 3, 2, 1, 1, {1, 1, 1, 1}, true, NULL},       /* 2 output columns */
+    {1, 3, 3, 100, 24, 3, 3, 2, 1, 1, {1, 1, 1, 1}, true, NULL},    /* 50 columns: every tail */
+    {1, 3, 7, 7, 8, 7, 7, 2, 1, 1, {0, 0, 0, 0}, true, NULL},       /* a single output */
+    {1, 3, 45, 161, 16, 3, 3, 2, 1, 1, {0, 1, 1, 0}, true, NULL},   /* odd width, 2 chunks */
+    {1, 3, 12, 37, 16, 1, 1, 2, 1, 1, {0, 0, 0, 0}, true, NULL},    /* 1x1 stride 2 */
+    {1, 8, 15, 17, 10, 3, 3, 2, 1, 1, {1, 1, 1, 1}, true, NULL},    /* 8 channels: band path */
 };
 
 /* Every epilogue, with and without a residual: the AVX-512 path applies some activations

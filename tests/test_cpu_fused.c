@@ -8,40 +8,41 @@
 
 
 static const conv_case gemm_conv_cases[] = {
-    {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true},   /* 3x3 pad 1 */
-    {2, 4, 5, 5, 6, 1, 1, 1, 1, 1, {0, 0, 0, 0}, true},   /* 1x1 direct, batch 2 */
-    {1, 5, 6, 7, 65, 2, 3, 1, 1, 1, {0, 1, 1, 0}, false}, /* M past a panel */
-    {1, 16, 9, 9, 16, 3, 3, 1, 1, 4, {1, 1, 1, 1}, true}, /* groups of 4 */
-    {1, 6, 9, 10, 4, 3, 2, 2, 2, 2, {2, 1, 0, 3}, true},  /* groups, stride 2, dilation 2 */
-    {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, true},   /* all ones */
-    {1, 7, 13, 37, 33, 1, 1, 1, 1, 1, {0, 0, 0, 0}, true}, /* N past a 32-wide panel */
+    {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},   /* 3x3 pad 1 */
+    {2, 4, 5, 5, 6, 1, 1, 1, 1, 1, {0, 0, 0, 0}, true, NULL},   /* 1x1 direct, batch 2 */
+    {1, 5, 6, 7, 65, 2, 3, 1, 1, 1, {0, 1, 1, 0}, false, NULL}, /* M past a panel */
+    {1, 16, 9, 9, 16, 3, 3, 1, 1, 4, {1, 1, 1, 1}, true, NULL}, /* groups of 4 */
+    {1, 6, 9, 10, 4, 3, 2, 2, 2, 2, {2, 1, 0, 3}, true, NULL},  /* groups, stride 2, dilation 2 */
+    {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, true, NULL},   /* all ones */
+    {1, 7, 13, 37, 33, 1, 1, 1, 1, 1, {0, 0, 0, 0}, true, NULL}, /* N past a 32-wide panel */
 };
 
 static const conv_case depthwise_cases[] = {
-    {1, 8, 11, 13, 8, 3, 3, 2, 1, 8, {1, 1, 1, 1}, true},
-    {2, 5, 7, 6, 5, 3, 3, 1, 1, 5, {1, 1, 1, 1}, false},
-    {1, 4, 9, 17, 8, 3, 3, 1, 2, 4, {2, 0, 1, 3}, true},   /* multiplier 2, dilated */
-    {1, 3, 31, 33, 3, 5, 5, 2, 1, 3, {2, 2, 2, 2}, true},  /* 5x5 stride 2 */
-    {1, 3, 4, 4, 3, 5, 5, 1, 1, 3, {2, 2, 2, 2}, true},    /* kernel wider than X */
-    {1, 2, 1, 65, 2, 1, 7, 3, 1, 2, {0, 3, 0, 3}, false},  /* stride 3 */
-    {1, 2, 6, 6, 2, 3, 3, 1, 1, 2, {3, 3, 3, 3}, true},    /* pads past the kernel */
-    {1, 3, 17, 47, 3, 3, 3, 1, 1, 3, {1, 1, 1, 1}, true},  /* tails of every width */
-    {1, 2, 5, 3000, 2, 3, 3, 1, 1, 2, {1, 1, 1, 1}, true}, /* too wide for a band */
-    {1, 2, 40, 33, 2, 3, 3, 2, 1, 2, {0, 0, 1, 1}, true},  /* several bands, odd pads */
+    {1, 8, 11, 13, 8, 3, 3, 2, 1, 8, {1, 1, 1, 1}, true, NULL},
+    {2, 5, 7, 6, 5, 3, 3, 1, 1, 5, {1, 1, 1, 1}, false, NULL},
+    {1, 4, 9, 17, 8, 3, 3, 1, 2, 4, {2, 0, 1, 3}, true, NULL},   /* multiplier 2, dilated */
+    {1, 3, 31, 33, 3, 5, 5, 2, 1, 3, {2, 2, 2, 2}, true, NULL},  /* 5x5 stride 2 */
+    {1, 3, 4, 4, 3, 5, 5, 1, 1, 3, {2, 2, 2, 2}, true, NULL},    /* kernel wider than X */
+    {1, 2, 1, 65, 2, 1, 7, 3, 1, 2, {0, 3, 0, 3}, false, NULL},  /* stride 3 */
+    {1, 2, 6, 6, 2, 3, 3, 1, 1, 2, {3, 3, 3, 3}, true, NULL},    /* pads past the kernel */
+    {1, 3, 17, 47, 3, 3, 3, 1, 1, 3, {1, 1, 1, 1}, true, NULL},  /* tails of every width */
+    {1, 2, 5, 3000, 2, 3, 3, 1, 1, 2, {1, 1, 1, 1}, true, NULL}, /* too wide for a band */
+    {1, 2, 40, 33, 2, 3, 3, 2, 1, 2, {0, 0, 1, 1}, true, NULL},  /* several bands, odd pads */
     /* small planes: channels interleaved by the vector width, then the rest by plane */
-    {2, 35, 7, 7, 35, 3, 3, 1, 1, 35, {1, 1, 1, 1}, true},
-    {1, 33, 14, 14, 33, 5, 5, 2, 1, 33, {2, 2, 2, 2}, true},
-    {1, 32, 9, 11, 32, 3, 3, 1, 2, 32, {2, 1, 2, 3}, false},
+    {2, 35, 7, 7, 35, 3, 3, 1, 1, 35, {1, 1, 1, 1}, true, NULL},
+    {1, 33, 14, 14, 33, 5, 5, 2, 1, 33, {2, 2, 2, 2}, true, NULL},
+    {1, 32, 9, 11, 32, 3, 3, 1, 2, 32, {2, 1, 2, 3}, false, NULL},
     /* the direct path: stride 2 over 16-lane steps with tails, borders, multiplier 2 */
-    {1, 4, 6, 65, 8, 3, 3, 2, 1, 4, {1, 1, 1, 1}, true},
-    {1, 3, 5, 1, 3, 3, 3, 1, 1, 3, {1, 1, 1, 1}, true},    /* one column */
-    {1, 2, 9, 31, 2, 5, 5, 1, 1, 2, {2, 2, 2, 2}, false},  /* 5x5 stride 1 */
-    {1, 2, 12, 97, 2, 3, 3, 2, 1, 2, {0, 1, 1, 0}, true},  /* odd rows, uneven pads */
-    {1, 2, 13, 250, 2, 3, 3, 1, 1, 2, {1, 1, 1, 1}, true}, /* many steps, a tail */
-    {1, 2, 8, 34, 2, 3, 3, 2, 1, 2, {2, 2, 2, 2}, true},   /* pads of 2 at stride 2 */
-    {1, 3, 5, 20, 6, 3, 3, 1, 1, 3, {1, 1, 0, 0}, true},   /* multiplier 2, no right pad */
-    {1, 2, 9, 64, 2, 3, 3, 2, 1, 2, {1, 1, 0, 0}, true},   /* stride 2, even width, no end pad */
-    {1, 2, 4, 3, 2, 3, 3, 2, 1, 2, {1, 1, 1, 1}, true},    /* stride 2, 3 columns */
+    {1, 4, 6, 65, 8, 3, 3, 2, 1, 4, {1, 1, 1, 1}, true, NULL},
+    {1, 3, 5, 1, 3, 3, 3, 1, 1, 3, {1, 1, 1, 1}, true, NULL},    /* one column */
+    {1, 2, 9, 31, 2, 5, 5, 1, 1, 2, {2, 2, 2, 2}, false, NULL},  /* 5x5 stride 1 */
+    {1, 2, 12, 97, 2, 3, 3, 2, 1, 2, {0, 1, 1, 0}, true, NULL},  /* odd rows, uneven pads */
+    {1, 2, 13, 250, 2, 3, 3, 1, 1, 2, {1, 1, 1, 1}, true, NULL}, /* many steps, a tail */
+    {1, 2, 8, 34, 2, 3, 3, 2, 1, 2, {2, 2, 2, 2}, true, NULL},   /* pads of 2 at stride 2 */
+    {1, 3, 5, 20, 6, 3, 3, 1, 1, 3, {1, 1, 0, 0}, true, NULL},   /* multiplier 2, no right pad */
+    /* stride 2, even width, no end pad */
+    {1, 2, 9, 64, 2, 3, 3, 2, 1, 2, {1, 1, 0, 0}, true, NULL},
+    {1, 2, 4, 3, 2, 3, 3, 2, 1, 2, {1, 1, 1, 1}, true, NULL},    /* stride 2, 3 columns */
 };
 
 static void check_conv_cases(const char *kernel, const conv_case *cases, size_t n_cases) {
@@ -85,11 +86,11 @@ static void test_conv2d_depthwise_direct_applies_every_epilogue(void) {
 #define WINOGRAD_F4_TOLERANCE 5e-4
 
 static const conv_case winograd_cases[] = {
-    {1, 64, 23, 25, 64, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true},  /* partial tiles both ways */
-    {2, 64, 24, 24, 65, 3, 3, 1, 1, 1, {0, 0, 0, 0}, false}, /* batch 2, no padding */
-    {1, 67, 30, 29, 70, 3, 3, 1, 1, 1, {2, 0, 1, 2}, true},  /* uneven pads */
-    {1, 96, 56, 56, 64, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true},  /* several tile blocks */
-    {1, 24, 40, 40, 16, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true},  /* the fewest channels taken */
+    {1, 64, 23, 25, 64, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},  /* partial tiles both ways */
+    {2, 64, 24, 24, 65, 3, 3, 1, 1, 1, {0, 0, 0, 0}, false, NULL}, /* batch 2, no padding */
+    {1, 67, 30, 29, 70, 3, 3, 1, 1, 1, {2, 0, 1, 2}, true, NULL},  /* uneven pads */
+    {1, 96, 56, 56, 64, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},  /* several tile blocks */
+    {1, 24, 40, 40, 16, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},  /* the fewest channels taken */
 };
 
 static void test_conv3x3_winograd_f4_matches_reference(void) {
@@ -120,12 +121,12 @@ static void test_conv3x3_winograd_f4_matches_reference(void) {
   /* Declines: stride 2, dilation 2, groups, few channels, weights known only at run time. */
   const lens_kernel *k = find_kernel("conv3x3_winograd_f4");
   static const conv_case declined[] = {
-      {1, 64, 30, 30, 64, 3, 3, 2, 1, 1, {1, 1, 1, 1}, true},
-      {1, 64, 30, 30, 64, 3, 3, 1, 2, 1, {2, 2, 2, 2}, true},
-      {1, 64, 30, 30, 64, 3, 3, 1, 1, 2, {1, 1, 1, 1}, true},
-      {1, 16, 30, 30, 64, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true},  /* 16 input channels */
-      {1, 64, 14, 14, 64, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true},  /* 16 tiles */
-      {1, 64, 30, 30, 64, 5, 5, 1, 1, 1, {2, 2, 2, 2}, true},
+      {1, 64, 30, 30, 64, 3, 3, 2, 1, 1, {1, 1, 1, 1}, true, NULL},
+      {1, 64, 30, 30, 64, 3, 3, 1, 2, 1, {2, 2, 2, 2}, true, NULL},
+      {1, 64, 30, 30, 64, 3, 3, 1, 1, 2, {1, 1, 1, 1}, true, NULL},
+      {1, 16, 30, 30, 64, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},  /* 16 input channels */
+      {1, 64, 14, 14, 64, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},  /* 16 tiles */
+      {1, 64, 30, 30, 64, 5, 5, 1, 1, 1, {2, 2, 2, 2}, true, NULL},
   };
   for (size_t i = 0; k && i < sizeof declined / sizeof declined[0]; i++) {
     const conv_case *cc = &declined[i];

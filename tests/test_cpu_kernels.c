@@ -254,52 +254,24 @@ static void test_cpu_force_isa_caps_and_restores(void) {
 
 /* ---- kernels against their operators ---------------------------------------------------- */
 
-/* a convolution with an optional auto_pad */
-typedef struct padded_conv_case {
-  int64_t n, c, h, w, m, kh, kw;
-  int64_t stride, dilation, group;
-  int64_t pads[4];
-  const char *auto_pad;
-  bool bias;
-} padded_conv_case;
-
-static const padded_conv_case conv_cases[] = {
-    {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, {1, 1, 1, 1}, NULL, true},          /* plain 3x3 pad 1 */
-    {2, 4, 5, 5, 6, 1, 1, 1, 1, 1, {0, 0, 0, 0}, NULL, true},          /* 1x1 direct */
-    {1, 17, 3, 1, 31, 1, 1, 1, 2, 1, {0, 0, 0, 0}, NULL, false},       /* 1x1, dilation moot */
-    {1, 8, 11, 13, 8, 3, 3, 2, 1, 8, {1, 1, 1, 1}, NULL, true},        /* depthwise stride 2 */
-    {1, 6, 9, 10, 4, 3, 2, 1, 2, 2, {2, 1, 0, 3}, NULL, true},         /* groups, dilation 2 */
-    {1, 3, 17, 15, 7, 5, 5, 2, 1, 1, {0, 0, 0, 0}, "SAME_UPPER", false},
-    {1, 2, 8, 8, 3, 4, 4, 3, 1, 1, {0, 0, 0, 0}, "SAME_LOWER", true},
-    {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, NULL, false},         /* all ones */
-    {1, 5, 6, 7, 65, 2, 3, 1, 1, 1, {0, 1, 1, 0}, NULL, true},         /* M past a panel */
-    {1, 16, 9, 9, 16, 3, 3, 1, 1, 4, {1, 1, 1, 1}, "NOTSET", true},    /* groups of 4 */
-    {1, 4, 12, 12, 2, 1, 1, 2, 1, 1, {0, 0, 0, 0}, "VALID", true},     /* 1x1 stride 2 */
-    {1, 3, 5, 5, 2, 3, 3, 1, 1, 1, {2, 2, 2, 2}, NULL, false},         /* pads beyond kernel */
+static const conv_case conv_cases[] = {
+    {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},          /* plain 3x3 pad 1 */
+    {2, 4, 5, 5, 6, 1, 1, 1, 1, 1, {0, 0, 0, 0}, true, NULL},          /* 1x1 direct */
+    {1, 17, 3, 1, 31, 1, 1, 1, 2, 1, {0, 0, 0, 0}, false, NULL},       /* 1x1, dilation moot */
+    {1, 8, 11, 13, 8, 3, 3, 2, 1, 8, {1, 1, 1, 1}, true, NULL},        /* depthwise stride 2 */
+    {1, 6, 9, 10, 4, 3, 2, 1, 2, 2, {2, 1, 0, 3}, true, NULL},         /* groups, dilation 2 */
+    {1, 3, 17, 15, 7, 5, 5, 2, 1, 1, {0, 0, 0, 0}, false, "SAME_UPPER"},
+    {1, 2, 8, 8, 3, 4, 4, 3, 1, 1, {0, 0, 0, 0}, true, "SAME_LOWER"},
+    {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, {0, 0, 0, 0}, false, NULL},         /* all ones */
+    {1, 5, 6, 7, 65, 2, 3, 1, 1, 1, {0, 1, 1, 0}, true, NULL},         /* M past a panel */
+    {1, 16, 9, 9, 16, 3, 3, 1, 1, 4, {1, 1, 1, 1}, true, "NOTSET"},    /* groups of 4 */
+    {1, 4, 12, 12, 2, 1, 1, 2, 1, 1, {0, 0, 0, 0}, true, "VALID"},     /* 1x1 stride 2 */
+    {1, 3, 5, 5, 2, 3, 3, 1, 1, 1, {2, 2, 2, 2}, false, NULL},         /* pads beyond kernel */
 };
 
-static void run_conv_case_on(const char *kernel, const padded_conv_case *cc,
-                             bool const_weights, lens_exec_ctx *ctx) {
-  int64_t cg = cc->c / cc->group;
-  int64_t xd[4] = {cc->n, cc->c, cc->h, cc->w}, wd[4] = {cc->m, cg, cc->kh, cc->kw};
-  int64_t bd[1] = {cc->m};
-  int64_t xn = cc->n * cc->c * cc->h * cc->w, wn = cc->m * cg * cc->kh * cc->kw;
-  float *x = malloc(sizeof(float) * (size_t)xn), *w = malloc(sizeof(float) * (size_t)wn);
-  float *b = malloc(sizeof(float) * (size_t)cc->m);
-  fill_random(x, xn, 1);
-  fill_random(w, wn, 2);
-  fill_random(b, cc->m, 3);
-  int64_t strides[2] = {cc->stride, cc->stride}, dil[2] = {cc->dilation, cc->dilation};
-  tnode t;
-  tnode_init(&t, "Conv", 11, cc->bias ? 3 : 2, 1);
-  tnode_ints(&t, "strides", strides, 2);
-  tnode_ints(&t, "dilations", dil, 2);
-  tnode_int(&t, "group", cc->group);
-  if (cc->auto_pad) tnode_string(&t, "auto_pad", cc->auto_pad);
-  if (!cc->auto_pad || strcmp(cc->auto_pad, "NOTSET") == 0) tnode_ints(&t, "pads", cc->pads, 4);
-  lens_value in[3] = {tval(LENS_DTYPE_FLOAT32, 4, xd, x), tval(LENS_DTYPE_FLOAT32, 4, wd, w),
-                      cc->bias ? tval(LENS_DTYPE_FLOAT32, 1, bd, b) : tnone()};
-  double diff = check_kernel(kernel, &t, in, cc->bias ? 3 : 2, const_weights, NULL, false, ctx);
+static void run_conv_case_on(const char *kernel, const conv_case *cc, bool const_weights,
+                             lens_exec_ctx *ctx) {
+  double diff = run_conv(kernel, cc, NULL, false, const_weights, ctx);
   CHECK_MSG(diff <= 2e-5,
             "%s n=%lld c=%lld %lldx%lld m=%lld k=%lldx%lld s=%lld d=%lld g=%lld isa=%s "
             "const=%d: diff %g",
@@ -307,13 +279,9 @@ static void run_conv_case_on(const char *kernel, const padded_conv_case *cc,
             (long long)cc->m, (long long)cc->kh, (long long)cc->kw, (long long)cc->stride,
             (long long)cc->dilation, (long long)cc->group, lens_cpu_isa_name(lens_cpu_isa()),
             const_weights, diff);
-  tnode_free(&t);
-  free(x);
-  free(w);
-  free(b);
 }
 
-static void run_conv_case(const padded_conv_case *cc, bool const_weights, lens_exec_ctx *ctx) {
+static void run_conv_case(const conv_case *cc, bool const_weights, lens_exec_ctx *ctx) {
   run_conv_case_on("conv2d_im2col_sgemm", cc, const_weights, ctx);
 }
 
@@ -335,10 +303,10 @@ static void test_conv2d_im2col_sgemm_threads_and_large_band(void) {
   lens_exec_ctx ctx = {0};
   ctx.pool = pool;
   /* 64 channels of 3x3 over 40x300: the im2col columns exceed one band (8 MiB). */
-  static const padded_conv_case big[] = {
-      {1, 64, 40, 300, 24, 3, 3, 1, 1, 1, {1, 1, 1, 1}, NULL, true},
-      {2, 32, 33, 35, 48, 1, 1, 1, 1, 1, {0, 0, 0, 0}, NULL, true},
-      {1, 32, 20, 20, 32, 3, 3, 2, 1, 32, {1, 1, 1, 1}, NULL, true},
+  static const conv_case big[] = {
+      {1, 64, 40, 300, 24, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},
+      {2, 32, 33, 35, 48, 1, 1, 1, 1, 1, {0, 0, 0, 0}, true, NULL},
+      {1, 32, 20, 20, 32, 3, 3, 2, 1, 32, {1, 1, 1, 1}, true, NULL},
   };
   for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) run_conv_case(&big[i], true, &ctx);
   lens_threadpool_free(pool);
@@ -365,14 +333,14 @@ static void test_conv2d_im2col_sgemm_declines_what_it_cannot_run(void) {
   CHECK(!k->supports(&t.node, in, out)); /* another op */
 }
 
-static const padded_conv_case depthwise_cases[] = {
-    {1, 8, 11, 13, 8, 3, 3, 2, 1, 8, {1, 1, 1, 1}, NULL, true},
-    {2, 5, 7, 6, 5, 3, 3, 1, 1, 5, {1, 1, 1, 1}, NULL, false},
-    {1, 4, 9, 17, 8, 3, 3, 1, 2, 4, {2, 0, 1, 3}, NULL, true},       /* multiplier 2, dilated */
-    {1, 3, 31, 33, 3, 5, 5, 2, 1, 3, {0, 0, 0, 0}, "SAME_UPPER", true},
-    {1, 3, 4, 4, 3, 5, 5, 1, 1, 3, {2, 2, 2, 2}, NULL, true},         /* kernel wider than X */
-    {1, 2, 1, 65, 2, 1, 7, 3, 1, 2, {0, 3, 0, 3}, NULL, false},
-    {1, 2, 6, 6, 2, 3, 3, 1, 1, 2, {3, 3, 3, 3}, NULL, true},         /* pads past the kernel */
+static const conv_case depthwise_cases[] = {
+    {1, 8, 11, 13, 8, 3, 3, 2, 1, 8, {1, 1, 1, 1}, true, NULL},
+    {2, 5, 7, 6, 5, 3, 3, 1, 1, 5, {1, 1, 1, 1}, false, NULL},
+    {1, 4, 9, 17, 8, 3, 3, 1, 2, 4, {2, 0, 1, 3}, true, NULL},       /* multiplier 2, dilated */
+    {1, 3, 31, 33, 3, 5, 5, 2, 1, 3, {0, 0, 0, 0}, true, "SAME_UPPER"},
+    {1, 3, 4, 4, 3, 5, 5, 1, 1, 3, {2, 2, 2, 2}, true, NULL},         /* kernel wider than X */
+    {1, 2, 1, 65, 2, 1, 7, 3, 1, 2, {0, 3, 0, 3}, false, NULL},
+    {1, 2, 6, 6, 2, 3, 3, 1, 1, 2, {3, 3, 3, 3}, true, NULL},         /* pads past the kernel */
 };
 
 static void test_conv2d_depthwise_direct_matches_reference(void) {
@@ -387,7 +355,7 @@ static void test_conv2d_depthwise_direct_matches_reference(void) {
   CHECK_OK(lens_threadpool_create(3, &pool));
   lens_exec_ctx ctx = {0};
   ctx.pool = pool;
-  static const padded_conv_case big = {2, 32, 20, 20, 32, 3, 3, 2, 1, 32, {1, 1, 1, 1}, NULL, true};
+  static const conv_case big = {2, 32, 20, 20, 32, 3, 3, 2, 1, 32, {1, 1, 1, 1}, true, NULL};
   run_conv_case_on("conv2d_depthwise_direct", &big, true, &ctx);
   lens_threadpool_free(pool);
   /* Not depthwise: two channels per group. */
