@@ -136,31 +136,30 @@ static Onnx__NodeProto *b_node(builder *b, const char *op, const char *name, int
   return n;
 }
 
-static void b_attr_int(builder *b, Onnx__NodeProto *n, const char *name, int64_t v) {
+/* A new attribute of node n, which must be the node added last. */
+static Onnx__AttributeProto *b_attr(builder *b, Onnx__NodeProto *n, const char *name,
+                                    Onnx__AttributeProto__AttributeType type) {
   Onnx__AttributeProto *a = &b->attrs[b->n_attrs++];
   onnx__attribute_proto__init(a);
   a->name = (char *)name;
   a->has_type = 1;
-  a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
-  a->has_i = 1;
-  a->i = v;
+  a->type = type;
   int k = (int)n->n_attribute++;
   b->attr_ptrs[b->graph.n_node - 1][k] = a;
   n->attribute = b->attr_ptrs[b->graph.n_node - 1];
+  return a;
 }
 
-/* n must be the node added last */
+static void b_attr_int(builder *b, Onnx__NodeProto *n, const char *name, int64_t v) {
+  Onnx__AttributeProto *a = b_attr(b, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
+  a->has_i = 1;
+  a->i = v;
+}
+
 static void b_attr_float(builder *b, Onnx__NodeProto *n, const char *name, float v) {
-  Onnx__AttributeProto *a = &b->attrs[b->n_attrs++];
-  onnx__attribute_proto__init(a);
-  a->name = (char *)name;
-  a->has_type = 1;
-  a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
+  Onnx__AttributeProto *a = b_attr(b, n, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
   a->has_f = 1;
   a->f = v;
-  int k = (int)n->n_attribute++;
-  b->attr_ptrs[b->graph.n_node - 1][k] = a;
-  n->attribute = b->attr_ptrs[b->graph.n_node - 1];
 }
 
 static uint8_t *b_pack(builder *b, size_t *size) {
