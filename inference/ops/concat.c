@@ -8,14 +8,15 @@ typedef struct concat_params {
   int64_t axis;
 } concat_params;
 
-static lens_status *concat_prepare(lens_node *node) {
-  concat_params *p = calloc(1, sizeof *p);
-  if (!p) return lens_error_oom();
-  free(node->params);
-  node->params = p;
+static lens_status *concat_parse(lens_node *node, void *out) {
+  concat_params *p = out;
   if (!lens_node_attr(node, "axis"))
     return lens_node_error(node, LENS_ERR_INVALID_MODEL, "axis attribute is required");
   return lens_attr_int(node, "axis", 0, &p->axis);
+}
+
+static lens_status *concat_prepare(lens_node *node) {
+  return lens_node_store_params(node, sizeof(concat_params), concat_parse);
 }
 
 static lens_status *concat_infer(const lens_node *node, const lens_value *in, lens_value *out) {

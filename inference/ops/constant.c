@@ -18,11 +18,8 @@ typedef struct constant_params {
   } scalar;
 } constant_params;
 
-static lens_status *constant_prepare(lens_node *node) {
-  constant_params *p = calloc(1, sizeof *p);
-  if (!p) return lens_error_oom();
-  free(node->params);
-  node->params = p;
+static lens_status *constant_parse(lens_node *node, void *out) {
+  constant_params *p = out;
   static const char *const unsupported[] = {"sparse_value", "value_string", "value_strings"};
   for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++)
     if (lens_node_attr(node, unsupported[i]))
@@ -90,6 +87,10 @@ static lens_status *constant_prepare(lens_node *node) {
     p->nbytes = n * sizeof *v;
   }
   return NULL;
+}
+
+static lens_status *constant_prepare(lens_node *node) {
+  return lens_node_store_params(node, sizeof(constant_params), constant_parse);
 }
 
 static lens_status *constant_infer(const lens_node *node, const lens_value *in, lens_value *out) {

@@ -10,11 +10,8 @@ typedef struct constantofshape_params {
   uint8_t value[8];
 } constantofshape_params;
 
-static lens_status *constantofshape_prepare(lens_node *node) {
-  constantofshape_params *p = calloc(1, sizeof *p);
-  if (!p) return lens_error_oom();
-  free(node->params);
-  node->params = p;
+static lens_status *constantofshape_parse(lens_node *node, void *out) {
+  constantofshape_params *p = out;
   p->dtype = LENS_DTYPE_FLOAT32;
   const lens_attr *a = lens_node_attr(node, "value");
   if (!a) return NULL;
@@ -29,6 +26,10 @@ static lens_status *constantofshape_prepare(lens_node *node) {
   p->dtype = a->t.dtype;
   memcpy(p->value, a->t.data, es);
   return NULL;
+}
+
+static lens_status *constantofshape_prepare(lens_node *node) {
+  return lens_node_store_params(node, sizeof(constantofshape_params), constantofshape_parse);
 }
 
 static lens_status *constantofshape_infer(const lens_node *node, const lens_value *in,

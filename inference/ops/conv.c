@@ -4,21 +4,18 @@
 
 #include "ops/nn_common.h"
 
-static lens_status *conv_prepare(lens_node *node) {
-  lens_conv_params *p = calloc(1, sizeof *p);
-  if (!p) return lens_error_oom();
-  lens_status *st = lens_window_attrs_parse(node, true, &p->win);
-  if (!st) st = lens_attr_int(node, "group", 1, &p->group);
-  if (!st && p->group <= 0)
-    st = lens_node_error(node, LENS_ERR_INVALID_MODEL, "group %lld must be positive",
-                         (long long)p->group);
-  if (st) {
-    free(p);
-    return st;
-  }
-  free(node->params);
-  node->params = p;
+static lens_status *conv_parse(lens_node *node, void *out) {
+  lens_conv_params *p = out;
+  LENS_TRY(lens_window_attrs_parse(node, true, &p->win));
+  LENS_TRY(lens_attr_int(node, "group", 1, &p->group));
+  if (p->group <= 0)
+    return lens_node_error(node, LENS_ERR_INVALID_MODEL, "group %lld must be positive",
+                           (long long)p->group);
   return NULL;
+}
+
+static lens_status *conv_prepare(lens_node *node) {
+  return lens_node_store_params(node, sizeof(lens_conv_params), conv_parse);
 }
 
 static lens_status *conv_infer(const lens_node *node, const lens_value *in, lens_value *out) {

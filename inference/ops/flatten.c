@@ -7,12 +7,13 @@ typedef struct flatten_params {
   int64_t axis;
 } flatten_params;
 
-static lens_status *flatten_prepare(lens_node *node) {
-  flatten_params *p = calloc(1, sizeof *p);
-  if (!p) return lens_error_oom();
-  free(node->params);
-  node->params = p;
+static lens_status *flatten_parse(lens_node *node, void *out) {
+  flatten_params *p = out;
   return lens_attr_int(node, "axis", 1, &p->axis);
+}
+
+static lens_status *flatten_prepare(lens_node *node) {
+  return lens_node_store_params(node, sizeof(flatten_params), flatten_parse);
 }
 
 static lens_status *flatten_infer(const lens_node *node, const lens_value *in, lens_value *out) {

@@ -9,12 +9,13 @@ typedef struct gather_params {
   int64_t axis;
 } gather_params;
 
-static lens_status *gather_prepare(lens_node *node) {
-  gather_params *p = calloc(1, sizeof *p);
-  if (!p) return lens_error_oom();
-  free(node->params);
-  node->params = p;
+static lens_status *gather_parse(lens_node *node, void *out) {
+  gather_params *p = out;
   return lens_attr_int(node, "axis", 0, &p->axis);
+}
+
+static lens_status *gather_prepare(lens_node *node) {
+  return lens_node_store_params(node, sizeof(gather_params), gather_parse);
 }
 
 /* Checks every index against dim; the error names the first bad one. */

@@ -16,11 +16,8 @@ typedef struct pad_params {
   int64_t pads[2 * LENS_MAX_RANK];
 } pad_params;
 
-static lens_status *pad_prepare(lens_node *node) {
-  pad_params *p = calloc(1, sizeof *p);
-  if (!p) return lens_error_oom();
-  free(node->params);
-  node->params = p;
+static lens_status *pad_parse(lens_node *node, void *out) {
+  pad_params *p = out;
   const char *mode;
   LENS_TRY(lens_attr_string(node, "mode", "constant", &mode));
   if (strcmp(mode, "constant") == 0) p->mode = PAD_CONSTANT;
@@ -52,6 +49,10 @@ static lens_status *pad_prepare(lens_node *node) {
   p->n_pads = n;
   if (n) memcpy(p->pads, pads, n * sizeof *pads);
   return lens_attr_float(node, "value", 0.0f, &p->value);
+}
+
+static lens_status *pad_prepare(lens_node *node) {
+  return lens_node_store_params(node, sizeof(pad_params), pad_parse);
 }
 
 /* The 2*rank pads; *known is false while the pads input has no data. */

@@ -8,11 +8,8 @@ typedef struct reshape_params {
   bool allowzero;
 } reshape_params;
 
-static lens_status *reshape_prepare(lens_node *node) {
-  reshape_params *p = calloc(1, sizeof *p);
-  if (!p) return lens_error_oom();
-  free(node->params);
-  node->params = p;
+static lens_status *reshape_parse(lens_node *node, void *out) {
+  reshape_params *p = out;
   int64_t allowzero = 0;
   if (node->opset >= 14) LENS_TRY(lens_attr_int(node, "allowzero", 0, &allowzero));
   else if (lens_node_attr(node, "allowzero"))
@@ -23,6 +20,10 @@ static lens_status *reshape_prepare(lens_node *node) {
                            (long long)allowzero);
   p->allowzero = allowzero != 0;
   return NULL;
+}
+
+static lens_status *reshape_prepare(lens_node *node) {
+  return lens_node_store_params(node, sizeof(reshape_params), reshape_parse);
 }
 
 static lens_status *reshape_infer(const lens_node *node, const lens_value *in, lens_value *out) {

@@ -61,11 +61,8 @@ static lens_status *resize_enum(const lens_node *node, const char *attr, const c
   return lens_node_error(node, LENS_ERR_UNSUPPORTED, "%s '%s' is not supported", attr, s);
 }
 
-static lens_status *resize_prepare(lens_node *node) {
-  resize_params *p = calloc(1, sizeof *p);
-  if (!p) return lens_error_oom();
-  free(node->params);
-  node->params = p;
+static lens_status *resize_parse(lens_node *node, void *out) {
+  resize_params *p = out;
   static const name_value modes[] = {{"nearest", RESIZE_NEAREST}, {"linear", RESIZE_LINEAR}};
   int v = 0;
   LENS_TRY(resize_enum(node, "mode", "nearest", modes, 2, &v));
@@ -128,6 +125,10 @@ static lens_status *resize_prepare(lens_node *node) {
   p->scales_input = 2;
   p->sizes_input = 3;
   return NULL;
+}
+
+static lens_status *resize_prepare(lens_node *node) {
+  return lens_node_store_params(node, sizeof(resize_params), resize_parse);
 }
 
 /* Per input dim: the output size, the scale and the resized length the coordinate

@@ -9,11 +9,8 @@ typedef struct shape_params {
   bool has_end;
 } shape_params;
 
-static lens_status *shape_prepare(lens_node *node) {
-  shape_params *p = calloc(1, sizeof *p);
-  if (!p) return lens_error_oom();
-  free(node->params);
-  node->params = p;
+static lens_status *shape_parse(lens_node *node, void *out) {
+  shape_params *p = out;
   if (node->opset < 15) {
     if (lens_node_attr(node, "start") || lens_node_attr(node, "end"))
       return lens_node_error(node, LENS_ERR_INVALID_MODEL,
@@ -25,6 +22,10 @@ static lens_status *shape_prepare(lens_node *node) {
   LENS_TRY(lens_attr_int(node, "end", 0, &p->end));
   p->has_end = lens_node_attr(node, "end") != NULL;
   return NULL;
+}
+
+static lens_status *shape_prepare(lens_node *node) {
+  return lens_node_store_params(node, sizeof(shape_params), shape_parse);
 }
 
 /* [*first, *last) of the input's dims, clamped as ONNX specifies. */

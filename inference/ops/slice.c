@@ -15,11 +15,8 @@ typedef struct slice_params {
   int64_t axes[LENS_MAX_RANK];
 } slice_params;
 
-static lens_status *slice_prepare(lens_node *node) {
-  slice_params *p = calloc(1, sizeof *p);
-  if (!p) return lens_error_oom();
-  free(node->params);
-  node->params = p;
+static lens_status *slice_parse(lens_node *node, void *out) {
+  slice_params *p = out;
   p->from_inputs = node->opset >= 10;
   if (p->from_inputs) {
     if (lens_node_attr(node, "starts") || lens_node_attr(node, "ends") ||
@@ -56,6 +53,10 @@ static lens_status *slice_prepare(lens_node *node) {
     if (p->has_axes) memcpy(p->axes, axes, ns * sizeof *axes);
   }
   return NULL;
+}
+
+static lens_status *slice_prepare(lens_node *node) {
+  return lens_node_store_params(node, sizeof(slice_params), slice_parse);
 }
 
 /* Reads one of the 1-D index inputs; *known false when it has no data yet. */

@@ -10,17 +10,13 @@ typedef struct softmax_params {
   int64_t axis;
 } softmax_params;
 
+static lens_status *softmax_parse(lens_node *node, void *out) {
+  softmax_params *p = out;
+  return lens_attr_int(node, "axis", node->opset >= 13 ? -1 : 1, &p->axis);
+}
+
 static lens_status *softmax_prepare(lens_node *node) {
-  softmax_params *p = calloc(1, sizeof *p);
-  if (!p) return lens_error_oom();
-  lens_status *st = lens_attr_int(node, "axis", node->opset >= 13 ? -1 : 1, &p->axis);
-  if (st) {
-    free(p);
-    return st;
-  }
-  free(node->params);
-  node->params = p;
-  return NULL;
+  return lens_node_store_params(node, sizeof(softmax_params), softmax_parse);
 }
 
 /* The input viewed as [outer, len, inner], normalised over len. */

@@ -12,11 +12,8 @@ typedef struct squeeze_params {
   int64_t axes[LENS_MAX_RANK];
 } squeeze_params;
 
-static lens_status *squeeze_prepare(lens_node *node) {
-  squeeze_params *p = calloc(1, sizeof *p);
-  if (!p) return lens_error_oom();
-  free(node->params);
-  node->params = p;
+static lens_status *squeeze_parse(lens_node *node, void *out) {
+  squeeze_params *p = out;
   p->axes_from_input = node->opset >= 13;
   if (p->axes_from_input) {
     if (lens_node_attr(node, "axes"))
@@ -37,6 +34,10 @@ static lens_status *squeeze_prepare(lens_node *node) {
   p->n_axes = n;
   if (n) memcpy(p->axes, axes, n * sizeof *axes);
   return NULL;
+}
+
+static lens_status *squeeze_prepare(lens_node *node) {
+  return lens_node_store_params(node, sizeof(squeeze_params), squeeze_parse);
 }
 
 static lens_status *squeeze_infer(const lens_node *node, const lens_value *in, lens_value *out) {

@@ -10,11 +10,8 @@ typedef struct transpose_params {
   int64_t perm[LENS_MAX_RANK];
 } transpose_params;
 
-static lens_status *transpose_prepare(lens_node *node) {
-  transpose_params *p = calloc(1, sizeof *p);
-  if (!p) return lens_error_oom();
-  free(node->params);
-  node->params = p;
+static lens_status *transpose_parse(lens_node *node, void *out) {
+  transpose_params *p = out;
   const int64_t *perm;
   size_t n;
   LENS_TRY(lens_attr_ints(node, "perm", &perm, &n));
@@ -25,6 +22,10 @@ static lens_status *transpose_prepare(lens_node *node) {
   p->n_perm = n;
   if (n) memcpy(p->perm, perm, n * sizeof *perm);
   return NULL;
+}
+
+static lens_status *transpose_prepare(lens_node *node) {
+  return lens_node_store_params(node, sizeof(transpose_params), transpose_parse);
 }
 
 /* The permutation for this rank, validated. */

@@ -11,11 +11,8 @@ typedef struct unsqueeze_params {
   int64_t axes[LENS_MAX_RANK];
 } unsqueeze_params;
 
-static lens_status *unsqueeze_prepare(lens_node *node) {
-  unsqueeze_params *p = calloc(1, sizeof *p);
-  if (!p) return lens_error_oom();
-  free(node->params);
-  node->params = p;
+static lens_status *unsqueeze_parse(lens_node *node, void *out) {
+  unsqueeze_params *p = out;
   p->axes_from_input = node->opset >= 13;
   if (p->axes_from_input) {
     if (lens_node_attr(node, "axes"))
@@ -39,6 +36,10 @@ static lens_status *unsqueeze_prepare(lens_node *node) {
   p->n_axes = n;
   if (n) memcpy(p->axes, axes, n * sizeof *axes);
   return NULL;
+}
+
+static lens_status *unsqueeze_prepare(lens_node *node) {
+  return lens_node_store_params(node, sizeof(unsqueeze_params), unsqueeze_parse);
 }
 
 static lens_status *unsqueeze_infer(const lens_node *node, const lens_value *in,
