@@ -536,6 +536,14 @@ static void run_parallel(lens_exec_ctx *ctx, bool serial, size_t n,
   else lens_parallel_for(ctx, n, fn, arg);
 }
 
+/* With few rows, packing B costs as much as the product: read it in place. Rows a multiple
+ * of 1 KiB apart fall in a few sets of the L1 cache, so a deep panel of them would evict
+ * itself; up to 64 rows (3 lines each) still fit those sets' ways. MobileNet's 112x112
+ * 32 -> 16 convolution: 0.128 -> 0.096 ms in place. */
+static bool read_b_in_place(bool trans_b, int64_t m, int64_t k, int64_t ldb) {
+  return !trans_b && m <= B_IN_PLACE_MAX_M && (ldb % 256 != 0 || k <= 64);
+}
+
 /* C = beta * C, for k == 0. */
 static void scale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc) {
   for (int64_t i = 0; i < m; i++)
@@ -549,9 +557,7 @@ static void sgemm_blocked(lens_exec_ctx *ctx, sgemm_run *r, void *workspace) {
     return;
   }
   int threads = ctx ? lens_exec_threads(ctx) : 1;
-  /* With few rows, packing B costs as much as the product: read it in place, unless its
-   * rows are a multiple of 1 KiB apart and would compete for a few sets of the L1 cache. */
-  r->b_in_place = !r->trans_b && r->m <= B_IN_PLACE_MAX_M && r->ldb % 256 != 0;
+  r->b_in_place = read_b_in_place(r->trans_b, r->m, r->k, r->ldb);
   bool serial = threads <= 1 || (double)r->m * (double)r->n * (double)r->k < SERIAL_MACS;
   int nr = r->isa->nr;
   int64_t kc_max = min64(KC, r->k);
@@ -666,7 +672,7 @@ static bool sgemm_split(lens_exec_ctx *ctx, sgemm_run *r) {
   int threads = ctx ? lens_exec_threads(ctx) : 1;
   if (threads <= 1 || r->m <= 0 || r->n <= 0 || r->k <= 0) return false;
   if ((double)r->m * (double)r->n * (double)r->k < SPLIT_MIN_MACS) return false;
-  r->b_in_place = !r->trans_b && r->m <= B_IN_PLACE_MAX_M && r->ldb % 256 != 0;
+  r->b_in_place = read_b_in_place(r->trans_b, r->m, r->k, r->ldb);
   int64_t unit = r->isa->narrow_nr, panels_m = (r->m + MR - 1) / MR;
   split_job s = {r, threads, false};
   if ((r->n + unit - 1) / unit < threads) {
@@ -705,7 +711,7 @@ void lens_sgemm_prepacked_range(bool trans_b, int64_t m, int64_t n, int64_t k,
     }
     return;
   }
-  r.b_in_place = !trans_b && m <= B_IN_PLACE_MAX_M && ldb % 256 != 0;
+  r.b_in_place = read_b_in_place(trans_b, m, k, ldb);
   gemm_range(&r, i0, i1, j0, j1);
 }
 
