@@ -389,6 +389,44 @@ static void test_arena_reuses_memory_by_liveness(void) {
   lens_model_free(m);
 }
 
+/* A run of under 100 MFLOP uses one thread whatever the options ask (12 Relu/Sigmoid over
+ * 100000 values); a 512 x 512 x 512 MatMul (268 MFLOP) uses the two asked for. */
+static void test_small_runs_use_one_thread(void) {
+  lens_session_options o;
+  lens_session_options_init(&o);
+  o.threads = 2;
+  lens_model *m = relu_chain(12, 100000);
+  lens_session *s = NULL;
+  if (m) {
+    CHECK_OK(lens_session_create(m, &o, &s));
+    CHECK(s && lens_session_threads(s) == 1);
+    lens_session_free(s);
+    lens_model_free(m);
+  }
+  static float w[512 * 512];
+  for (int i = 0; i < 512 * 512; i++) w[i] = (float)(i % 7) * 0.25f - 0.75f;
+  builder b;
+  b_init(&b, 13);
+  int64_t xd[2] = {512, 512}, wd[2] = {512, 512};
+  b_input(&b, "x", LENS_DTYPE_FLOAT32, 2, xd, NULL);
+  b_init_f32(&b, "W", 2, wd, w, 512 * 512);
+  const char *in[] = {"x", "W"}, *out[] = {"y"};
+  b_node(&b, "MatMul", "mm", 2, in, 1, out);
+  b_output(&b, "y");
+  m = b_load(&b);
+  if (!m) return;
+  s = NULL;
+  CHECK_OK(lens_session_create(m, &o, &s));
+  CHECK(s && lens_session_threads(s) == 2);
+  lens_session_free(s);
+  o.threads = 1;
+  s = NULL;
+  CHECK_OK(lens_session_create(m, &o, &s));
+  CHECK(s && lens_session_threads(s) == 1);
+  lens_session_free(s);
+  lens_model_free(m);
+}
+
 typedef struct thread_job {
   lens_session *session;
   int bad;
@@ -788,6 +826,7 @@ LENS_TEST_MAIN(LENS_TEST(test_analysis_counts_parameters_and_records_fusion),
                LENS_TEST(test_shape_chain_is_folded),
                LENS_TEST(test_data_dependent_shape_runs_dynamic),
                LENS_TEST(test_arena_reuses_memory_by_liveness),
+               LENS_TEST(test_small_runs_use_one_thread),
                LENS_TEST(test_sessions_run_concurrently),
                LENS_TEST(test_profile_records_kernels_and_time),
                LENS_TEST(test_rejects_old_opset_and_unknown_ops),

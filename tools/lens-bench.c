@@ -692,6 +692,9 @@ int main(int argc, char **argv) {
   printf("device     %s, hint %s: %lld stream%s x %lld request%s, %lld thread%s per request\n",
          c.device, c.hint, (long long)c.nstreams, c.nstreams == 1 ? "" : "s", (long long)c.nireq,
          c.nireq == 1 ? "" : "s", (long long)c.nthreads, c.nthreads == 1 ? "" : "s");
+  if (lens_session_threads(s0) < c.nthreads)
+    printf("threads    %d per request: a run of %.1f MFLOP is too small to share\n",
+           lens_session_threads(s0), an.flops / 1e6);
   for (size_t i = 0; i < n_inputs; i++) {
     const lens_tensor_desc *d = lens_session_input(s0, i);
     char dims[128];

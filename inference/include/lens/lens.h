@@ -144,7 +144,8 @@ typedef struct lens_session_options {
    * lens_device_get_info) or "gpu:NAME" (the first device whose name contains NAME). Nodes
    * the device cannot run stay on the CPU; profiles say where each node ran. */
   const char *device;
-  int threads;        /* worker threads for one request; <= 0 means 1 */
+  int threads;        /* worker threads for one request; <= 0 means 1. A run of under
+                       * 100 MFLOP uses one: there, a second core costs more than it saves */
   const lens_dim_binding *dim_bindings;
   size_t n_dim_bindings;
   const lens_input_shape *input_shapes;
@@ -209,6 +210,8 @@ lens_status *lens_session_node_profile(const lens_session *session, size_t index
                                        lens_node_profile *out);
 /* Bytes of the planned activation arena. */
 size_t lens_session_arena_bytes(const lens_session *session);
+/* Threads a run uses: the options' threads, or 1 for a run of under 100 MFLOP. */
+int lens_session_threads(const lens_session *session);
 
 /* Theoretical analysis of a model for the shapes bound in a session. */
 typedef struct lens_model_analysis {
