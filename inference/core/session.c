@@ -715,9 +715,7 @@ static void plan_concats_in_place(lens_session *s, int *first, int *last, int *b
            tt->dtype == ot->dtype;
       for (int j = 0; j < k && ok; j++) ok = node->inputs[j] != t;
       /* a tensor that is some other in-place Concat's output cannot move again */
-      for (int f = 0; f < s->n_exec && ok; f++)
-        if (s->exec[f].kernel == &concat_in_place && exec_output(&s->exec[f], 0) == t)
-          ok = false;
+      if (ok) ok = s->exec[tt->producer_exec].kernel != &concat_in_place;
       if (ok) total += tt->nbytes;
     }
     if (!ok || total != ot->nbytes) continue;
