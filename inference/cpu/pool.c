@@ -287,14 +287,20 @@ static max_plane_fn current_max_plane(const lens_window *w) {
   return s2 ? max_s2_baseline : max_plane_baseline;
 }
 
-static lens_status *maxpool_window(const lens_node *node, const lens_value *x, lens_window *w) {
+/* The 2-D window of a MaxPool or AveragePool node over x (kernel names the kernel in the
+ * error for other ranks). */
+static lens_status *pool2d_window(const lens_node *node, const lens_value *x, const char *kernel,
+                                  lens_window *w) {
   lens_window_attrs a;
   int64_t ceil_mode;
   LENS_TRY(lens_window_attrs_parse(node, true, &a));
   LENS_TRY(lens_attr_int(node, "ceil_mode", 0, &ceil_mode));
-  if (a.n_kernel != 2)
-    return lens_node_error(node, LENS_ERR_UNSUPPORTED, "maxpool2d_direct: not 2-D");
+  if (a.n_kernel != 2) return lens_node_error(node, LENS_ERR_UNSUPPORTED, "%s: not 2-D", kernel);
   return lens_window_resolve(node, &a, 2, x->dims + 2, a.kernel, ceil_mode == 1, w);
+}
+
+static lens_status *maxpool_window(const lens_node *node, const lens_value *x, lens_window *w) {
+  return pool2d_window(node, x, "maxpool2d_direct", w);
 }
 
 static bool maxpool_supports(const lens_node *node, const lens_value *in, const lens_value *out) {
@@ -408,15 +414,10 @@ static void avgpool_planes(void *arg, size_t begin, size_t end) {
 
 static lens_status *avgpool_window(const lens_node *node, const lens_value *x, lens_window *w,
                                    bool *count_include_pad) {
-  lens_window_attrs a;
-  int64_t ceil_mode, include_pad;
-  LENS_TRY(lens_window_attrs_parse(node, true, &a));
-  LENS_TRY(lens_attr_int(node, "ceil_mode", 0, &ceil_mode));
+  int64_t include_pad;
   LENS_TRY(lens_attr_int(node, "count_include_pad", 0, &include_pad));
-  if (a.n_kernel != 2)
-    return lens_node_error(node, LENS_ERR_UNSUPPORTED, "avgpool2d_direct: not 2-D");
   *count_include_pad = include_pad == 1;
-  return lens_window_resolve(node, &a, 2, x->dims + 2, a.kernel, ceil_mode == 1, w);
+  return pool2d_window(node, x, "avgpool2d_direct", w);
 }
 
 static bool avgpool_supports(const lens_node *node, const lens_value *in, const lens_value *out) {
