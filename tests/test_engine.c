@@ -94,32 +94,32 @@ static void b_output(builder *b, const char *name) {
   b->output_ptrs[b->graph.n_output++] = v;
 }
 
-static void b_init_f32(builder *b, const char *name, int rank, int64_t *dims, float *data,
-                       size_t n) {
+/* A new initializer of the given type and shape; its data is set by the caller. */
+static Onnx__TensorProto *b_initializer(builder *b, const char *name, lens_dtype type,
+                                        int rank, int64_t *dims) {
   Onnx__TensorProto *t = &b->inits[b->graph.n_initializer];
   onnx__tensor_proto__init(t);
   t->name = (char *)name;
   t->has_data_type = 1;
-  t->data_type = LENS_DTYPE_FLOAT32;
+  t->data_type = type;
   t->n_dims = (size_t)rank;
   t->dims = dims;
+  b->init_ptrs[b->graph.n_initializer++] = t;
+  return t;
+}
+
+static void b_init_f32(builder *b, const char *name, int rank, int64_t *dims, float *data,
+                       size_t n) {
+  Onnx__TensorProto *t = b_initializer(b, name, LENS_DTYPE_FLOAT32, rank, dims);
   t->n_float_data = n;
   t->float_data = data;
-  b->init_ptrs[b->graph.n_initializer++] = t;
 }
 
 static void b_init_i64(builder *b, const char *name, int rank, int64_t *dims, int64_t *data,
                        size_t n) {
-  Onnx__TensorProto *t = &b->inits[b->graph.n_initializer];
-  onnx__tensor_proto__init(t);
-  t->name = (char *)name;
-  t->has_data_type = 1;
-  t->data_type = LENS_DTYPE_INT64;
-  t->n_dims = (size_t)rank;
-  t->dims = dims;
+  Onnx__TensorProto *t = b_initializer(b, name, LENS_DTYPE_INT64, rank, dims);
   t->n_int64_data = n;
   t->int64_data = data;
-  b->init_ptrs[b->graph.n_initializer++] = t;
 }
 
 static Onnx__NodeProto *b_node(builder *b, const char *op, const char *name, int n_in,
