@@ -113,12 +113,21 @@ void lens_session_options_init(lens_session_options *o) {
 
 static size_t align_up(size_t n) { return (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1); }
 
+#define HUGE_PAGE ((size_t)2 << 20)
+
 static void *aligned_zalloc(size_t bytes) {
   size_t n = align_up(bytes ? bytes : 1);
-  void *p = aligned_alloc(ARENA_ALIGN, n);
+  void *p;
+  if (n >= HUGE_PAGE) {
+    /* Large arenas: whole huge pages, asked for before the first touch (page faults are
+     * expensive here, and madvise takes only page-aligned ranges). */
+    n = (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    p = aligned_alloc(HUGE_PAGE, n);
+    if (p) madvise(p, n, MADV_HUGEPAGE);
+  } else {
+    p = aligned_alloc(ARENA_ALIGN, n);
+  }
   if (!p) return NULL;
-  /* Large arenas: ask for huge pages before the first touch (page faults are expensive). */
-  if (n >= (2u << 20)) madvise(p, n, MADV_HUGEPAGE);
   memset(p, 0, n);
   return p;
 }
