@@ -30,6 +30,7 @@
 #include "cpu/epilogue.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
+#include "cpu/prefetch.h"
 #include "ops/nn_common.h"
 
 #define TILE 4   /* outputs per tile side */
@@ -256,23 +257,6 @@ typedef struct wino_job {
     }                                                                                         \
   }
 
-/* Asks for the cache line at p with intent to write. PREFETCHW in assembly: GCC drops
- * __builtin_prefetch's write hint, or the whole prefetch, in code not compiled for PRFCHW
- * (CPUs without it run the instruction as a no-op). */
-static inline void prefetch_line_for_write(const float *p) {
-#if defined(__x86_64__) || defined(__i386__)
-  __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
-#else
-  __builtin_prefetch(p, 1, 3);
-#endif
-}
-
-/* The lines of floats [0, n) from y, to write. */
-static inline void prefetch_for_write(const float *y, int64_t n) {
-  for (int64_t q = 0; q < n; q += 16) prefetch_line_for_write(y + q);
-  if (n > 0) prefetch_line_for_write(y + n - 1);
-}
-
 /* Y = A^T X A + bias for the block's tiles, one output channel per index: per tile row,
  * A^T X down the six k-rows for all the row's tiles at once (contiguous in t), then across.
  * The rows of the next channel's plane are asked for (to write) while this one is done: the
@@ -292,7 +276,7 @@ static inline void prefetch_for_write(const float *y, int64_t n) {
     for (size_t m = begin; m < end; m++) {                                                    \
       const float *xm = j->xk + (int64_t)m * j->ld;                                           \
       float *y = j->y + (int64_t)m * plane;                                                   \
-      if (m + 1 < end) prefetch_for_write(y + plane + pf_begin, pf_end - pf_begin);           \
+      if (m + 1 < end) lens_prefetch_for_write(y + plane + pf_begin, pf_end - pf_begin);           \
       float bias = j->bias ? j->bias[m] : 0.0f;                                               \
       int64_t t = 0;                                                                          \
       while (t < j->nt) {                                                                     \
@@ -485,7 +469,7 @@ static void small_blocks(void *arg, size_t begin, size_t end) {
   int64_t ohw = p->oh * p->ow;
   for (int64_t mb = (int64_t)begin; mb < (int64_t)end; mb++) {
     int64_t m_end = (mb + 1) * SP_NB < p->m ? (mb + 1) * SP_NB : p->m;
-    prefetch_for_write(j->y + mb * SP_NB * ohw, (m_end - mb * SP_NB) * ohw);
+    lens_prefetch_for_write(j->y + mb * SP_NB * ohw, (m_end - mb * SP_NB) * ohw);
     float *xb = j->xk + mb * NK * p->ld * SP_NB, *u = r->u + mb * NK * SP_KS;
     for (int64_t c0 = 0; c0 < p->c; c0 += SP_CC) {
       int64_t cn = p->c - c0 < SP_CC ? p->c - c0 : SP_CC;

@@ -1,0 +1,24 @@
+/* Software prefetch for writing, for kernels whose stores the hardware does not prefetch. */
+#ifndef LENS_CPU_PREFETCH_H
+#define LENS_CPU_PREFETCH_H
+
+#include <stdint.h>
+
+/* Asks for the cache line at p with intent to write. PREFETCHW in assembly: GCC drops
+ * __builtin_prefetch's write hint, or the whole prefetch, in code not compiled for PRFCHW
+ * (CPUs without it run the instruction as a no-op). */
+static inline void lens_prefetch_line_for_write(const void *p) {
+#if defined(__x86_64__) || defined(__i386__)
+  __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+  __builtin_prefetch(p, 1, 3);
+#endif
+}
+
+/* The lines of floats [0, n) from p, to write. */
+static inline void lens_prefetch_for_write(const float *p, int64_t n) {
+  for (int64_t q = 0; q < n; q += 16) lens_prefetch_line_for_write(p + q);
+  if (n > 0) lens_prefetch_line_for_write(p + n - 1);
+}
+
+#endif
