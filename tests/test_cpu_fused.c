@@ -190,32 +190,52 @@ static const pool_case pool_cases[] = {
     {1, 1, 4, 3, 3, 3, 2, 2, 1, {1, 1, 1, 1}, 1},     /* narrower than any vector */
 };
 
+/* maxpool2d_direct's largest difference from the reference MaxPool on pool case i. */
+static double maxpool_case_diff(size_t i, lens_exec_ctx *ctx) {
+  const pool_case *pc = &pool_cases[i];
+  int64_t xd[4] = {pc->n, pc->c, pc->h, pc->w}, xn = pc->n * pc->c * pc->h * pc->w;
+  float *x = malloc(sizeof(float) * (size_t)xn);
+  fill_random(x, xn, (uint32_t)i + 5);
+  int64_t k[2] = {pc->kh, pc->kw}, s[2] = {pc->sh, pc->sw}, d[2] = {pc->dil, pc->dil};
+  tnode t;
+  tnode_init(&t, "MaxPool", 12, 1, 1);
+  tnode_ints(&t, "kernel_shape", k, 2);
+  tnode_ints(&t, "strides", s, 2);
+  tnode_ints(&t, "dilations", d, 2);
+  tnode_ints(&t, "pads", pc->pads, 4);
+  tnode_int(&t, "ceil_mode", pc->ceil_mode);
+  lens_value in[1] = {tval(LENS_DTYPE_FLOAT32, 4, xd, x)};
+  double diff = check_kernel("maxpool2d_direct", &t, in, 1, true, NULL, false, ctx);
+  tnode_free(&t);
+  free(x);
+  return diff;
+}
+
 static void test_maxpool2d_direct_matches_reference(void) {
+  size_t n_cases = sizeof pool_cases / sizeof pool_cases[0];
   int levels[3], n_levels = isa_levels(levels);
   for (int li = 0; li < n_levels; li++) {
     lens_cpu_force_isa(levels[li]);
-    for (size_t i = 0; i < sizeof pool_cases / sizeof pool_cases[0]; i++) {
-      const pool_case *pc = &pool_cases[i];
-      int64_t xd[4] = {pc->n, pc->c, pc->h, pc->w}, xn = pc->n * pc->c * pc->h * pc->w;
-      float *x = malloc(sizeof(float) * (size_t)xn);
-      fill_random(x, xn, (uint32_t)i + 5);
-      int64_t k[2] = {pc->kh, pc->kw}, s[2] = {pc->sh, pc->sw}, d[2] = {pc->dil, pc->dil};
-      tnode t;
-      tnode_init(&t, "MaxPool", 12, 1, 1);
-      tnode_ints(&t, "kernel_shape", k, 2);
-      tnode_ints(&t, "strides", s, 2);
-      tnode_ints(&t, "dilations", d, 2);
-      tnode_ints(&t, "pads", pc->pads, 4);
-      tnode_int(&t, "ceil_mode", pc->ceil_mode);
-      lens_value in[1] = {tval(LENS_DTYPE_FLOAT32, 4, xd, x)};
-      double diff = check_kernel("maxpool2d_direct", &t, in, 1, true, NULL, false, NULL);
+    for (size_t i = 0; i < n_cases; i++) {
+      double diff = maxpool_case_diff(i, NULL);
       CHECK_MSG(diff == 0.0, "maxpool case %zu isa %s: diff %g", i,
                 lens_cpu_isa_name(levels[li]), diff);
-      tnode_free(&t);
-      free(x);
     }
   }
   lens_cpu_force_isa(-1);
+  /* with threads, bands of rows of every plane (2 and 3: bands that do not divide the
+   * rows, first and last bands in the padding) */
+  for (int threads = 2; threads <= 3; threads++) {
+    lens_threadpool *pool = NULL;
+    CHECK_OK(lens_threadpool_create(threads, &pool));
+    lens_exec_ctx ctx = {0};
+    ctx.pool = pool;
+    for (size_t i = 0; i < n_cases; i++) {
+      double diff = maxpool_case_diff(i, &ctx);
+      CHECK_MSG(diff == 0.0, "maxpool case %zu, %d threads: diff %g", i, threads, diff);
+    }
+    lens_threadpool_free(pool);
+  }
   /* The Indices output stays with the reference kernel. */
   const lens_kernel *k = find_kernel("maxpool2d_direct");
   int64_t xd[4] = {1, 1, 4, 4}, kk[2] = {2, 2};
