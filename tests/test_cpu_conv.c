@@ -44,6 +44,10 @@ static const conv_case winograd_small_cases[] = {
     {1, 131, 18, 10, 64, 3, 3, 1, 1, 1, {0, 0, 0, 0}, true, NULL},   /* whole tiles, unpadded */
     {1, 137, 22, 20, 67, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},   /* 30 tiles, padded to 32 */
     {1, 128, 30, 3, 129, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},   /* one partial tile per row */
+    {1, 64, 13, 13, 96, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},    /* V_k 4 KiB apart: spread */
+    {1, 16, 7, 7, 40, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},      /* 4 tiles, 16 channels */
+    {1, 19, 6, 6, 33, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},      /* 36 outputs in 4 tiles */
+    {1, 256, 7, 7, 64, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},     /* 8 input channel chunks */
 };
 
 static void test_conv3x3_winograd_f4_small_planes_match_reference(void) {
@@ -52,12 +56,13 @@ static void test_conv3x3_winograd_f4_small_planes_match_reference(void) {
               WINOGRAD_F4_TOLERANCE);
 }
 
-/* Where im2col measured faster: 7x7 outputs (4 tiles), few channels on 14x14. */
+/* Where im2col measured faster: fewer than 36 outputs, 1024 channels on 7x7, and too few
+ * channels. (supports reads the weights' shape, not the weights.) */
 static void test_conv3x3_winograd_f4_declines_tiny_planes(void) {
   const lens_kernel *k = find_kernel("conv3x3_winograd_f4");
   CHECK(k != NULL);
-  static const int64_t shapes[][3] = {{512, 7, 7}, {64, 14, 14}, {128, 6, 6}};
-  static float w[512 * 512 * 9];
+  static const int64_t shapes[][3] = {{256, 5, 5}, {64, 4, 8}, {1024, 7, 7}, {8, 13, 13}};
+  static float w[1];
   for (size_t i = 0; k && i < sizeof shapes / sizeof shapes[0]; i++) {
     int64_t xd[4] = {1, shapes[i][0], shapes[i][1], shapes[i][2]};
     int64_t wd[4] = {shapes[i][0], shapes[i][0], 3, 3}, pads[4] = {1, 1, 1, 1};
