@@ -339,7 +339,6 @@ typedef struct wino_job {
   }
 
 #if defined(__x86_64__) || defined(__i386__)
-LENS_DEFINE_INPUT_TRANSFORM(input_transform_avx512, __attribute__((target("avx512f"))))
 LENS_DEFINE_INPUT_TRANSFORM(input_transform_avx2, __attribute__((target("avx2,fma"))))
 #endif
 LENS_DEFINE_INPUT_TRANSFORM(input_transform_baseline, )
@@ -450,6 +449,91 @@ __attribute__((target("avx512f"))) static void output_transform_avx512(void *arg
   }
 }
 LENS_DEFINE_OUTPUT_TRANSFORM(output_transform_avx2, __attribute__((target("avx2,fma"))))
+
+/* LENS_DEFINE_INPUT_TRANSFORM for AVX-512 with the second stage (across each tile's six
+ * columns, stride-4 reads of s that the compiler left scalar) on 16 tiles at a time: columns
+ * 0-3 of the tiles by a 4-way deinterleave of 64 floats, 4 and 5 as 0 and 1 of the next
+ * tile, one lane along. */
+__attribute__((target("avx512f"))) static void input_transform_avx512(void *arg, size_t begin,
+                                                                     size_t end) {
+  const wino_job *j = arg;
+  const wino_plan *p = j->p;
+  int64_t ih_n = p->w.in[0], iw_n = p->w.in[1], pt = p->w.pad_begin[0];
+  int64_t pl = p->w.pad_begin[1], kstride = j->vks, wp = p->tw * TILE + 2;
+  /* 16 tiles read 64 floats and the next vector: s is read up to 80 floats past a row's
+   * last tile, zeros there */
+  float d[PATCH][MAX_ROW], s[PATCH][MAX_ROW + 80] __attribute__((aligned(64)));
+  for (int a = 0; a < PATCH; a++)
+    for (int64_t q = wp; q < wp + 80; q++) s[a][q] = 0.0f;
+  const __m512i lo01 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29);
+  const __m512i lo23 = _mm512_setr_epi32(2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
+  const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f);
+  const __m512 five = _mm512_set1_ps(5.0f);
+  for (size_t c = begin; c < end; c++) {
+    const float *x = j->x + (int64_t)c * ih_n * iw_n;
+    float *v = j->v + (int64_t)c * j->ld;
+    int64_t t = 0;
+    while (t < j->nt) {
+      int64_t tile = j->t0 + t, row = tile / p->tw, col0 = tile % p->tw;
+      int64_t count = p->tw - col0 < j->nt - t ? p->tw - col0 : j->nt - t;
+      int64_t r0 = row * TILE - pt;
+      for (int a = 0; a < PATCH; a++) {
+        int64_t r = r0 + a;
+        float *dr = d[a];
+        if (r < 0 || r >= ih_n) {
+          for (int64_t q = 0; q < wp; q++) dr[q] = 0.0f;
+          continue;
+        }
+        const float *xr = x + r * iw_n;
+        int64_t lo = pl < wp ? pl : wp, hi = pl + iw_n < wp ? pl + iw_n : wp;
+        for (int64_t q = 0; q < lo; q++) dr[q] = 0.0f;
+        for (int64_t q = lo; q < hi; q++) dr[q] = xr[q - pl];
+        for (int64_t q = hi > lo ? hi : lo; q < wp; q++) dr[q] = 0.0f;
+      }
+      for (int64_t q = 0; q < wp; q++) {
+        float d0 = d[0][q], d1 = d[1][q], d2 = d[2][q], d3 = d[3][q], d4 = d[4][q];
+        float d5 = d[5][q];
+        s[0][q] = 4 * d0 - 5 * d2 + d4;
+        s[1][q] = -4 * d1 - 4 * d2 + d3 + d4;
+        s[2][q] = 4 * d1 - 4 * d2 - d3 + d4;
+        s[3][q] = -2 * d1 - d2 + 2 * d3 + d4;
+        s[4][q] = 2 * d1 - d2 - 2 * d3 + d4;
+        s[5][q] = 4 * d1 - 5 * d3 + d5;
+      }
+      for (int a = 0; a < PATCH; a++) {
+        float *o = v + t + (int64_t)(a * PATCH) * kstride;
+        for (int64_t u = 0; u < count; u += 16) {
+          const float *sa = s[a] + (col0 + u) * TILE;
+          __m512 a0 = _mm512_loadu_ps(sa), a1 = _mm512_loadu_ps(sa + 16);
+          __m512 a2 = _mm512_loadu_ps(sa + 32), a3 = _mm512_loadu_ps(sa + 48);
+          __m512 a4 = _mm512_loadu_ps(sa + 64);
+          __m512 l01 = _mm512_permutex2var_ps(a0, lo01, a1), h01 = _mm512_permutex2var_ps(a2, lo01, a3);
+          __m512 l23 = _mm512_permutex2var_ps(a0, lo23, a1), h23 = _mm512_permutex2var_ps(a2, lo23, a3);
+          __m512 e0 = _mm512_shuffle_f32x4(l01, h01, 0x44), e1 = _mm512_shuffle_f32x4(l01, h01, 0xee);
+          __m512 e2 = _mm512_shuffle_f32x4(l23, h23, 0x44), e3 = _mm512_shuffle_f32x4(l23, h23, 0xee);
+          __m512 e4 = (__m512)_mm512_alignr_epi32((__m512i)a4, (__m512i)e0, 1);
+          __m512 a4_1 = (__m512)_mm512_alignr_epi32((__m512i)a4, (__m512i)a4, 1);
+          __m512 e5 = (__m512)_mm512_alignr_epi32((__m512i)a4_1, (__m512i)e1, 1);
+          __mmask16 lanes = first_lanes(count - u);
+          /* B^T across: as the scalar form's rows, in fused steps */
+          __m512 e4_e2 = _mm512_sub_ps(e4, e2);
+          _mm512_mask_storeu_ps(o + u, lanes, _mm512_fmadd_ps(four, e0, _mm512_fnmadd_ps(five, e2, e4)));
+          _mm512_mask_storeu_ps(o + kstride + u, lanes,
+                                _mm512_fnmadd_ps(four, _mm512_add_ps(e1, e2), _mm512_add_ps(e3, e4)));
+          _mm512_mask_storeu_ps(o + 2 * kstride + u, lanes,
+                                _mm512_fmadd_ps(four, _mm512_sub_ps(e1, e2), _mm512_sub_ps(e4, e3)));
+          _mm512_mask_storeu_ps(o + 3 * kstride + u, lanes,
+                                _mm512_fmadd_ps(two, _mm512_sub_ps(e3, e1), e4_e2));
+          _mm512_mask_storeu_ps(o + 4 * kstride + u, lanes,
+                                _mm512_fmadd_ps(two, _mm512_sub_ps(e1, e3), e4_e2));
+          _mm512_mask_storeu_ps(o + 5 * kstride + u, lanes,
+                                _mm512_fmadd_ps(four, e1, _mm512_fnmadd_ps(five, e3, e5)));
+        }
+      }
+      t += count;
+    }
+  }
+}
 #endif
 
 /* Small planes: X_k (ld x SP_NB, tiles by channels) = V_k^T (ld x C) U_k (C x SP_NB) for one
