@@ -34,6 +34,7 @@
 #include "cpu/epilogue.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
+#include "cpu/mask16.h"
 #include "cpu/prefetch.h"
 #include "ops/nn_common.h"
 
@@ -345,11 +346,6 @@ LENS_DEFINE_INPUT_TRANSFORM(input_transform_baseline, )
 LENS_DEFINE_OUTPUT_TRANSFORM(output_transform_baseline, )
 
 #if defined(__x86_64__) || defined(__i386__)
-/* The first n (0 to 16) lanes. */
-static inline __mmask16 first_lanes(int64_t n) {
-  return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
-}
-
 /* LENS_DEFINE_OUTPUT_TRANSFORM for AVX-512, both stages on 16 tiles at a time. The second
  * (across each tile's six columns) gives four vectors, one per output column of the tiles,
  * interleaved into the row's 64 floats by shuffles; bias, residual and Relu or Clip are
@@ -388,7 +384,7 @@ __attribute__((target("avx512f"))) static void output_transform_avx512(void *arg
         const float *q3 = q + 3 * PATCH * kstride, *q4 = q + 4 * PATCH * kstride;
         const float *q5 = q + 5 * PATCH * kstride;
         for (int64_t u = 0; u < count; u += 16) {
-          __mmask16 lanes = first_lanes(count - u);
+          __mmask16 lanes = lens_row_mask16(0, count - u);
           __m512 x0 = _mm512_maskz_loadu_ps(lanes, q0 + u), x1 = _mm512_maskz_loadu_ps(lanes, q1 + u);
           __m512 x2 = _mm512_maskz_loadu_ps(lanes, q2 + u), x3 = _mm512_maskz_loadu_ps(lanes, q3 + u);
           __m512 x4 = _mm512_maskz_loadu_ps(lanes, q4 + u), x5 = _mm512_maskz_loadu_ps(lanes, q5 + u);
@@ -432,7 +428,7 @@ __attribute__((target("avx512f"))) static void output_transform_avx512(void *arg
                          _mm512_shuffle_f32x4(ab_hi, cd_hi, 0xdd)};
           int64_t left = len - 4 * u;
           for (int k = 0; k < 4; k++) {
-            __mmask16 out = first_lanes(left - 16 * k);
+            __mmask16 out = lens_row_mask16(0, left - 16 * k);
             if (rr) v[k] = _mm512_add_ps(v[k], _mm512_maskz_loadu_ps(out, rr + 4 * u + 16 * k));
             /* as the epilogue's v > 0 ? v : 0 and v < lo ? lo : v > hi ? hi : v, NaN and
              * signed zeros included (max and min return their second operand then) */
@@ -514,7 +510,7 @@ __attribute__((target("avx512f"))) static void input_transform_avx512(void *arg,
           __m512 e4 = (__m512)_mm512_alignr_epi32((__m512i)a4, (__m512i)e0, 1);
           __m512 a4_1 = (__m512)_mm512_alignr_epi32((__m512i)a4, (__m512i)a4, 1);
           __m512 e5 = (__m512)_mm512_alignr_epi32((__m512i)a4_1, (__m512i)e1, 1);
-          __mmask16 lanes = first_lanes(count - u);
+          __mmask16 lanes = lens_row_mask16(0, count - u);
           /* B^T across: as the scalar form's rows, in fused steps */
           __m512 e4_e2 = _mm512_sub_ps(e4, e2);
           _mm512_mask_storeu_ps(o + u, lanes, _mm512_fmadd_ps(four, e0, _mm512_fnmadd_ps(five, e2, e4)));

@@ -25,6 +25,7 @@
 #include "cpu/epilogue.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
+#include "cpu/mask16.h"
 #include "ops/nn_common.h"
 
 /* Floats of the padded band buffer (on each thread's stack; fits in L1). */
@@ -268,14 +269,6 @@ LENS_DEFINE_DW_PLANE(dw_plane_baseline, , 4, store_part_scalar(dst, (const float
 /* Widest output row the direct path takes (its load masks live on the stack). */
 #define DIRECT_MAX_STEPS 256
 
-/* Lanes of a 16-wide load at column start of a row of n values that lie inside it: a masked
- * load reads zeros for the padding and never touches memory outside the row. */
-static __mmask16 row_mask16(int64_t start, int64_t n) {
-  int64_t lo = start < 0 ? -start : 0, hi = n - start < 16 ? n - start : 16;
-  if (hi <= lo) return 0;
-  return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-}
-
 /* The end of 16 outputs of the direct paths: residual, Relu or Clip in registers, the
  * store (a whole vector when it can: masked stores are slower on some cores). */
 __attribute__((target("avx512f"))) static inline void dw_store16(float *dst, __m512 sum,
@@ -320,8 +313,9 @@ static inline void dw_rows_epilogue(const dw_job *j, bool inline_epi, float *y,
     int64_t steps = (ow_n + 15) / 16;                                                         \
     for (int64_t s = 0; s < steps; s++) {                                                     \
       int64_t p = s * 16 * S - pl;                                                            \
-      for (int l = 0; l < LOADS; l++) mk[s][l] = row_mask16(p + (S == 1 ? l : 16 * l), iw_n); \
-      mk[s][LOADS] = row_mask16(s * 16, ow_n);                                                \
+      for (int l = 0; l < LOADS; l++)                                                         \
+        mk[s][l] = lens_row_mask16(p + (S == 1 ? l : 16 * l), iw_n);                          \
+      mk[s][LOADS] = lens_row_mask16(s * 16, ow_n);                                           \
     }                                                                                         \
     __m512 wv[K * K];                                                                         \
     for (int t = 0; t < K * K; t++) wv[t] = _mm512_set1_ps(wm[t]);                            \
@@ -412,8 +406,8 @@ __attribute__((target("avx512f"))) static void dw_direct3s1p1_avx512(const dw_jo
   int64_t pt = w->pad_begin[0], steps = (ow_n + 15) / 16;
   __mmask16 mk[DIRECT_MAX_STEPS + 1][2];
   for (int64_t s = 0; s <= steps; s++) {
-    mk[s][0] = row_mask16(16 * s, iw_n); /* the block a step reads: one ahead of its own */
-    mk[s][1] = row_mask16(16 * s, ow_n);
+    mk[s][0] = lens_row_mask16(16 * s, iw_n); /* the block a step reads: one ahead of its own */
+    mk[s][1] = lens_row_mask16(16 * s, ow_n);
   }
   __m512 wv[9];
   for (int t = 0; t < 9; t++) wv[t] = _mm512_set1_ps(wm[t]);
@@ -482,9 +476,9 @@ __attribute__((target("avx512f"))) static void dw_direct3s2p1_avx512(const dw_jo
   int64_t pt = w->pad_begin[0], steps = (ow_n + 15) / 16;
   __mmask16 mk[DIRECT_MAX_STEPS][3];
   for (int64_t s = 0; s < steps; s++) {
-    mk[s][0] = row_mask16(32 * s, iw_n);
-    mk[s][1] = row_mask16(32 * s + 16, iw_n);
-    mk[s][2] = row_mask16(16 * s, ow_n);
+    mk[s][0] = lens_row_mask16(32 * s, iw_n);
+    mk[s][1] = lens_row_mask16(32 * s + 16, iw_n);
+    mk[s][2] = lens_row_mask16(16 * s, ow_n);
   }
   __m512 wv[9];
   for (int t = 0; t < 9; t++) wv[t] = _mm512_set1_ps(wm[t]);

@@ -14,6 +14,7 @@
 
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
+#include "cpu/mask16.h"
 #include "ops/nn_common.h"
 
 static bool is_default_domain(const lens_node *node) {
@@ -157,13 +158,6 @@ LENS_DEFINE_MAX_PLANE(max_plane_baseline, , 4)
   }
 
 #if defined(__x86_64__) || defined(__i386__)
-/* Lanes of a 16-wide load at column start of a row of n values that lie inside it. */
-static __mmask16 row_mask16(int64_t start, int64_t n) {
-  int64_t lo = start < 0 ? -start : 0, hi = n - start < 16 ? n - start : 16;
-  if (hi <= lo) return 0;
-  return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-}
-
 /* MAX_TAKE(a, b) in either order, NaN when either is: vmaxps gives its second operand when
  * either is NaN, which covers a; a NaN b is put back by the mask. */
 __attribute__((target("avx512f"))) static inline __m512 max_take16(__m512 a, __m512 b) {
@@ -197,10 +191,10 @@ __attribute__((target("avx512f"))) static void max_s2_regs_avx512(const lens_win
   int64_t steps = (ow_n + 15) / 16;
   __mmask16 mk[MAX_ROW / 16 + 1][3];
   for (int64_t s = 0; s < steps; s++) {
-    for (int l = 0; l < 2; l++) mk[s][l] = row_mask16(32 * s - pl + 16 * l + 16, iw_n);
-    mk[s][2] = row_mask16(16 * s, ow_n);
+    for (int l = 0; l < 2; l++) mk[s][l] = lens_row_mask16(32 * s - pl + 16 * l + 16, iw_n);
+    mk[s][2] = lens_row_mask16(16 * s, ow_n);
   }
-  __mmask16 first = row_mask16(-pl, iw_n);
+  __mmask16 first = lens_row_mask16(-pl, iw_n);
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
                                          28, 30);
   const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
