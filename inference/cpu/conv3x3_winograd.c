@@ -218,6 +218,41 @@ typedef struct wino_job {
   const float *residual; /* ep's residual for the current image */
 } wino_job;
 
+/* The input transform's first stage for one row of tiles: input rows r0 .. r0 + 5 of plane
+ * x, zero-padded, wp columns from column -pad_begin[1] (d), then s = B^T d down them for
+ * every column at once (s's rows s_row floats apart). Inlined into each ISA's transform, so
+ * that it vectorises there. */
+static inline __attribute__((always_inline)) void patch_rows(const wino_plan *p,
+                                                             const float *restrict x,
+                                                             int64_t r0, int64_t wp,
+                                                             float (*restrict d)[MAX_ROW],
+                                                             float *restrict s, int64_t s_row) {
+  int64_t ih_n = p->w.in[0], iw_n = p->w.in[1], pl = p->w.pad_begin[1];
+  for (int a = 0; a < PATCH; a++) {
+    int64_t r = r0 + a;
+    float *dr = d[a];
+    if (r < 0 || r >= ih_n) {
+      for (int64_t q = 0; q < wp; q++) dr[q] = 0.0f;
+      continue;
+    }
+    const float *xr = x + r * iw_n;
+    int64_t lo = pl < wp ? pl : wp, hi = pl + iw_n < wp ? pl + iw_n : wp;
+    for (int64_t q = 0; q < lo; q++) dr[q] = 0.0f;
+    for (int64_t q = lo; q < hi; q++) dr[q] = xr[q - pl];
+    for (int64_t q = hi > lo ? hi : lo; q < wp; q++) dr[q] = 0.0f;
+  }
+  for (int64_t q = 0; q < wp; q++) {
+    float d0 = d[0][q], d1 = d[1][q], d2 = d[2][q], d3 = d[3][q], d4 = d[4][q];
+    float d5 = d[5][q];
+    s[q] = 4 * d0 - 5 * d2 + d4;
+    s[s_row + q] = -4 * d1 - 4 * d2 + d3 + d4;
+    s[2 * s_row + q] = 4 * d1 - 4 * d2 - d3 + d4;
+    s[3 * s_row + q] = -2 * d1 - d2 + 2 * d3 + d4;
+    s[4 * s_row + q] = 2 * d1 - d2 - 2 * d3 + d4;
+    s[5 * s_row + q] = 4 * d1 - 5 * d3 + d5;
+  }
+}
+
 /* V[k][c][t] = (B^T d B)[k] for the block's tiles, one input channel per index: per tile
  * row, s = B^T d down the six input rows for every column at once, then s B across each
  * tile's six columns for all the row's tiles at once (stride-4 reads of s). */
@@ -225,40 +260,16 @@ typedef struct wino_job {
   ATTR static void NAME(void *arg, size_t begin, size_t end) {                                \
     const wino_job *j = arg;                                                                  \
     const wino_plan *p = j->p;                                                                \
-    int64_t ih_n = p->w.in[0], iw_n = p->w.in[1], pt = p->w.pad_begin[0];                     \
-    int64_t pl = p->w.pad_begin[1], kstride = j->vks, wp = p->tw * TILE + 2;            \
+    int64_t kstride = j->vks, wp = p->tw * TILE + 2;                                          \
     float d[PATCH][MAX_ROW], s[PATCH][MAX_ROW];                                               \
     for (size_t c = begin; c < end; c++) {                                                    \
-      const float *x = j->x + (int64_t)c * ih_n * iw_n;                                       \
+      const float *x = j->x + (int64_t)c * p->w.in[0] * p->w.in[1];                           \
       float *v = j->v + (int64_t)c * j->ld;                                                   \
       int64_t t = 0;                                                                          \
       while (t < j->nt) {                                                                     \
         int64_t tile = j->t0 + t, row = tile / p->tw, col0 = tile % p->tw;                    \
         int64_t count = p->tw - col0 < j->nt - t ? p->tw - col0 : j->nt - t;                  \
-        int64_t r0 = row * TILE - pt;                                                         \
-        for (int a = 0; a < PATCH; a++) {                                                     \
-          int64_t r = r0 + a;                                                                 \
-          float *dr = d[a];                                                                   \
-          if (r < 0 || r >= ih_n) {                                                           \
-            for (int64_t q = 0; q < wp; q++) dr[q] = 0.0f;                                    \
-            continue;                                                                         \
-          }                                                                                   \
-          const float *xr = x + r * iw_n;                                                     \
-          int64_t lo = pl < wp ? pl : wp, hi = pl + iw_n < wp ? pl + iw_n : wp;               \
-          for (int64_t q = 0; q < lo; q++) dr[q] = 0.0f;                                      \
-          for (int64_t q = lo; q < hi; q++) dr[q] = xr[q - pl];                               \
-          for (int64_t q = hi > lo ? hi : lo; q < wp; q++) dr[q] = 0.0f;                      \
-        }                                                                                     \
-        for (int64_t q = 0; q < wp; q++) {                                                    \
-          float d0 = d[0][q], d1 = d[1][q], d2 = d[2][q], d3 = d[3][q], d4 = d[4][q];         \
-          float d5 = d[5][q];                                                                 \
-          s[0][q] = 4 * d0 - 5 * d2 + d4;                                                     \
-          s[1][q] = -4 * d1 - 4 * d2 + d3 + d4;                                               \
-          s[2][q] = 4 * d1 - 4 * d2 - d3 + d4;                                                \
-          s[3][q] = -2 * d1 - d2 + 2 * d3 + d4;                                               \
-          s[4][q] = 2 * d1 - d2 - 2 * d3 + d4;                                                \
-          s[5][q] = 4 * d1 - 5 * d3 + d5;                                                     \
-        }                                                                                     \
+        patch_rows(p, x, row * TILE - p->w.pad_begin[0], wp, d, s[0], MAX_ROW);               \
         for (int a = 0; a < PATCH; a++) {                                                     \
           const float *sa = s[a] + col0 * TILE;                                               \
           float *o = v + t + (int64_t)(a * PATCH) * kstride;                                  \
@@ -454,8 +465,7 @@ __attribute__((target("avx512f"))) static void input_transform_avx512(void *arg,
                                                                      size_t end) {
   const wino_job *j = arg;
   const wino_plan *p = j->p;
-  int64_t ih_n = p->w.in[0], iw_n = p->w.in[1], pt = p->w.pad_begin[0];
-  int64_t pl = p->w.pad_begin[1], kstride = j->vks, wp = p->tw * TILE + 2;
+  int64_t kstride = j->vks, wp = p->tw * TILE + 2;
   /* 16 tiles read 64 floats and the next vector: s is read up to 80 floats past a row's
    * last tile, zeros there */
   float d[PATCH][MAX_ROW], s[PATCH][MAX_ROW + 80] __attribute__((aligned(64)));
@@ -466,36 +476,13 @@ __attribute__((target("avx512f"))) static void input_transform_avx512(void *arg,
   const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f);
   const __m512 five = _mm512_set1_ps(5.0f);
   for (size_t c = begin; c < end; c++) {
-    const float *x = j->x + (int64_t)c * ih_n * iw_n;
+    const float *x = j->x + (int64_t)c * p->w.in[0] * p->w.in[1];
     float *v = j->v + (int64_t)c * j->ld;
     int64_t t = 0;
     while (t < j->nt) {
       int64_t tile = j->t0 + t, row = tile / p->tw, col0 = tile % p->tw;
       int64_t count = p->tw - col0 < j->nt - t ? p->tw - col0 : j->nt - t;
-      int64_t r0 = row * TILE - pt;
-      for (int a = 0; a < PATCH; a++) {
-        int64_t r = r0 + a;
-        float *dr = d[a];
-        if (r < 0 || r >= ih_n) {
-          for (int64_t q = 0; q < wp; q++) dr[q] = 0.0f;
-          continue;
-        }
-        const float *xr = x + r * iw_n;
-        int64_t lo = pl < wp ? pl : wp, hi = pl + iw_n < wp ? pl + iw_n : wp;
-        for (int64_t q = 0; q < lo; q++) dr[q] = 0.0f;
-        for (int64_t q = lo; q < hi; q++) dr[q] = xr[q - pl];
-        for (int64_t q = hi > lo ? hi : lo; q < wp; q++) dr[q] = 0.0f;
-      }
-      for (int64_t q = 0; q < wp; q++) {
-        float d0 = d[0][q], d1 = d[1][q], d2 = d[2][q], d3 = d[3][q], d4 = d[4][q];
-        float d5 = d[5][q];
-        s[0][q] = 4 * d0 - 5 * d2 + d4;
-        s[1][q] = -4 * d1 - 4 * d2 + d3 + d4;
-        s[2][q] = 4 * d1 - 4 * d2 - d3 + d4;
-        s[3][q] = -2 * d1 - d2 + 2 * d3 + d4;
-        s[4][q] = 2 * d1 - d2 - 2 * d3 + d4;
-        s[5][q] = 4 * d1 - 5 * d3 + d5;
-      }
+      patch_rows(p, x, row * TILE - p->w.pad_begin[0], wp, d, s[0], MAX_ROW + 80);
       for (int a = 0; a < PATCH; a++) {
         float *o = v + t + (int64_t)(a * PATCH) * kstride;
         for (int64_t u = 0; u < count; u += 16) {
@@ -796,9 +783,12 @@ static lens_status *wino_compute(const lens_node *node, const lens_value *in, le
     return lens_node_error(node, LENS_ERR_RUNTIME,
                            "conv3x3_winograd_f4: weights not prepared or scratch too small");
   const lens_epilogue *ep = lens_exec_epilogue(ctx);
-  wino_job job = {&p, NULL, lens_node_has_input(node, in, 2) ? in[2].data : NULL, NULL,
-                  (float *)scratch, (float *)(scratch + p.v_bytes), 0, 0,
-                  lens_cpu_epilogue_is_empty(ep) ? NULL : ep, lens_cpu_epilogue_select(), 0, 0, 0, NULL};
+  wino_job job = {.p = &p,
+                  .bias = lens_node_has_input(node, in, 2) ? in[2].data : NULL,
+                  .v = (float *)scratch,
+                  .xk = (float *)(scratch + p.v_bytes),
+                  .ep = lens_cpu_epilogue_is_empty(ep) ? NULL : ep,
+                  .epi = lens_cpu_epilogue_select()};
   void *ws = scratch + p.v_bytes + p.x_bytes;
   void (*in_fn)(void *, size_t, size_t) = input_transform_baseline;
   void (*out_fn)(void *, size_t, size_t) = output_transform_baseline;
