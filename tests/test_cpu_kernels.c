@@ -2,6 +2,7 @@
  * the machine has (AVX-512, AVX2, baseline): lens_sgemm itself, conv2d_im2col_sgemm,
  * conv2d_depthwise_direct, gemm_sgemm and matmul_sgemm. */
 #include <pthread.h>
+#include <time.h>
 
 #include "cpu/epilogue.h"
 #include "cpu_kernel_check.h"
@@ -202,7 +203,8 @@ static void test_epilogue_sigmoid_matches_definition(void) {
 
 /* A run of one task per thread is static: task 0 on the caller, the others each on its own
  * worker, the same worker for the same task run after run (what keeps consecutive nodes'
- * data on the core that wrote it); more tasks than threads all run once. */
+ * data on the core that wrote it); more tasks than threads all run once, for counts that
+ * do and do not divide among the threads. */
 typedef struct task_record {
   pthread_t who[8];
   int count[64];
@@ -230,12 +232,46 @@ static void test_threadpool_runs_one_task_per_thread_statically(void) {
     if (run == 0) memcpy(first, r.who, sizeof first);
     else CHECK(pthread_equal(first[1], r.who[1]) && pthread_equal(first[2], r.who[2]));
   }
-  task_record many;
-  memset(&many, 0, sizeof many);
-  lens_threadpool_run(pool, 64, record_task, &many);
-  int once = 0;
-  for (int t = 0; t < 64; t++) once += many.count[t] == 1;
-  CHECK(once == 64);
+  static const int counts[] = {4, 5, 7, 13, 61, 64};
+  for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+    task_record many;
+    memset(&many, 0, sizeof many);
+    lens_threadpool_run(pool, counts[c], record_task, &many);
+    int once = 0;
+    for (int t = 0; t < 64; t++) once += many.count[t] == (t < counts[c]);
+    CHECK(once == 64);
+  }
+  lens_threadpool_free(pool);
+}
+
+/* A thread that finishes its own range takes the rest of another's: here the caller's first
+ * task waits until the other seven are done, and three of those are in the caller's range. */
+typedef struct steal_record {
+  int done;
+  bool waited_out;
+} steal_record;
+
+static void wait_for_the_others(void *arg, int task) {
+  steal_record *r = arg;
+  if (task == 0) {
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do clock_gettime(CLOCK_MONOTONIC, &t);
+    while (__atomic_load_n(&r->done, __ATOMIC_ACQUIRE) < 7 &&
+           (t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 5000000000L);
+    r->waited_out = __atomic_load_n(&r->done, __ATOMIC_ACQUIRE) < 7;
+    return;
+  }
+  __atomic_add_fetch(&r->done, 1, __ATOMIC_RELEASE);
+}
+
+static void test_threadpool_takes_over_a_busy_threads_tasks(void) {
+  lens_threadpool *pool = NULL;
+  CHECK_OK(lens_threadpool_create(2, &pool));
+  if (!pool) return;
+  steal_record r = {0, false};
+  lens_threadpool_run(pool, 8, wait_for_the_others, &r);
+  CHECK(!r.waited_out && r.done == 7);
   lens_threadpool_free(pool);
 }
 
@@ -484,6 +520,7 @@ LENS_TEST_MAIN(LENS_TEST(test_cpu_force_isa_caps_and_restores),
                LENS_TEST(test_sgemm_crosses_cache_blocks_all_transposes),
                LENS_TEST(test_sgemm_threads_and_zero_sizes),
                LENS_TEST(test_threadpool_runs_one_task_per_thread_statically),
+               LENS_TEST(test_threadpool_takes_over_a_busy_threads_tasks),
                LENS_TEST(test_epilogue_sigmoid_matches_definition),
                LENS_TEST(test_conv2d_im2col_sgemm_matches_reference),
                LENS_TEST(test_conv2d_im2col_sgemm_threads_and_large_band),

@@ -53,6 +53,11 @@ void lens_epilogue_apply(const lens_epilogue *ep, float *out, size_t offset, siz
   }
 }
 
+/* Chunks of a parallel loop per thread: more than one, so that a thread on a faster core
+ * takes over the end of a slower one's share (the pool deals them out in contiguous ranges,
+ * so with equal cores each thread still runs the same part of every loop). */
+#define CHUNKS_PER_THREAD 4
+
 typedef struct parallel_job {
   size_t n;
   int chunks;
@@ -75,6 +80,7 @@ void lens_parallel_for(lens_exec_ctx *ctx, size_t n,
     fn(arg, 0, n);
     return;
   }
-  parallel_job job = {n, (size_t)threads < n ? threads : (int)n, fn, arg};
+  size_t chunks = (size_t)threads * CHUNKS_PER_THREAD;
+  parallel_job job = {n, chunks < n ? (int)chunks : (int)n, fn, arg};
   lens_threadpool_run(ctx->pool, job.chunks, run_chunk, &job);
 }
