@@ -8,8 +8,9 @@
  * by up to 8 before they cancel): the same named budget as the large-plane layout's. */
 #define WINOGRAD_F4_TOLERANCE 5e-4
 
-/* Runs every case at every ISA level with every second epilogue, then with 2 and 3 threads;
- * tol is the named error budget of the kernel. */
+/* Runs every case at every ISA level with every second epilogue, then with 2, 3 and 4
+ * threads (splits of the work that do and do not divide it evenly), each with its own
+ * epilogue; tol is the named error budget of the kernel. */
 static void check_cases(const char *kernel, const conv_case *cases, size_t n_cases, double tol) {
   int levels[3], n_levels = isa_levels(levels);
   for (int li = 0; li < n_levels; li++) {
@@ -23,13 +24,14 @@ static void check_cases(const char *kernel, const conv_case *cases, size_t n_cas
       }
   }
   lens_cpu_force_isa(-1);
-  for (int threads = 2; threads <= 3; threads++) {
+  for (int threads = 2; threads <= 4; threads++) {
     lens_threadpool *pool = NULL;
     CHECK_OK(lens_threadpool_create(threads, &pool));
     lens_exec_ctx ctx = {0};
     ctx.pool = pool;
+    const lens_epilogue *ep = &epilogues[(size_t)(2 * threads - 3) % N_EPILOGUES];
     for (size_t i = 0; i < n_cases; i++) {
-      double diff = run_conv(kernel, &cases[i], &epilogues[1], true, true, &ctx);
+      double diff = run_conv(kernel, &cases[i], ep, true, true, &ctx);
       CHECK_MSG(diff <= tol, "%s case %zu, %d threads: %g", kernel, i, threads, diff);
     }
     lens_threadpool_free(pool);

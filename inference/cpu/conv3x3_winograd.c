@@ -554,7 +554,8 @@ __attribute__((target("avx512f"))) static void input_transform_avx512(void *arg,
  * out [c][9][SP_NB] (as prepared), U as [k][c][SP_NB], the channels of the block vectorised. */
 #define LENS_DEFINE_SMALL_WEIGHTS(NAME, ATTR, VL)                                             \
   typedef float NAME##_vec __attribute__((vector_size(VL * sizeof(float))));                  \
-  ATTR static void NAME(const float *restrict g, int64_t cn, float *restrict u) {             \
+  ATTR static void NAME(const float *restrict g, int64_t cn, float *restrict u, int i0,      \
+                        int i1) {                                                             \
     int64_t ks = SP_KS;                                                                       \
     for (int64_t c = 0; c < cn; c++)                                                          \
       for (int l = 0; l < SP_NB; l += VL) {                                                   \
@@ -572,8 +573,8 @@ __attribute__((target("avx512f"))) static void input_transform_avx512(void *arg,
           t[4][j] = g0 * (1.0f / 24) - g1 * (1.0f / 12) + g2 * (1.0f / 6);                    \
           t[5][j] = g2;                                                                       \
         }                                                                                     \
-        float *ui = u + c * SP_NB + l;                                                        \
-        for (int i = 0; i < PATCH; i++, ui += PATCH * ks) {                                   \
+        float *ui = u + c * SP_NB + l + i0 * PATCH * ks;                                      \
+        for (int i = i0; i < i1; i++, ui += PATCH * ks) {                                     \
           NAME##_vec a0 = t[i][0], a1 = t[i][1], a2 = t[i][2];                                \
           NAME##_vec o[PATCH] = {a0 * (1.0f / 4), (a0 + a1 + a2) * (-1.0f / 6),               \
                                  (a0 - a1 + a2) * (-1.0f / 6),                                \
@@ -588,11 +589,11 @@ __attribute__((target("avx512f"))) static void input_transform_avx512(void *arg,
  * channels at a time (X holds them side by side), then scattered to the channels' planes. */
 #define LENS_DEFINE_SMALL_OUTPUT(NAME, ATTR)                                                  \
   ATTR static void NAME(const wino_plan *p, const float *xb, int64_t mb, const float *bias,   \
-                        float *y) {                                                           \
+                        float *y, int64_t l_begin, int64_t l_end) {                           \
     int64_t ohw = p->oh * p->ow;                                                              \
     for (int64_t t = 0; t < p->tiles; t++) {                                                  \
       int64_t r0 = t / p->tw * TILE, c0 = t % p->tw * TILE;                                   \
-      for (int64_t l0 = 0; l0 < SP_NB; l0 += 16) {                                            \
+      for (int64_t l0 = l_begin; l0 < l_end; l0 += 16) {                                      \
         int64_t m0 = mb * SP_NB + l0;                                                         \
         if (m0 >= p->m) break;                                                                \
         float s[TILE][PATCH][16], o[TILE][TILE][16];                                          \
@@ -646,36 +647,74 @@ typedef struct small_region {
   const float *packed;
   float *u; /* SP_CC input channels of transformed weights per block of output channels */
   void (*product)(int64_t, int64_t, const float *, const float *, float *, bool);
-  void (*output)(const wino_plan *, const float *, int64_t, const float *, float *);
-  void (*weights)(const float *, int64_t, float *);
+  void (*output)(const wino_plan *, const float *, int64_t, const float *, float *, int64_t,
+                 int64_t);
+  void (*weights)(const float *, int64_t, float *, int, int);
+  int row_groups; /* tasks per block: each makes the products of PATCH / row_groups rows */
 } small_region;
 
-/* Blocks [begin, end) of SP_NB output channels: the 36 products, the output transform and
- * the epilogue over the block's planes. Threads share nothing but the transformed input.
- * The block's output planes are asked for first, so that they arrive during the products
- * (the output transform writes them four floats at a time). */
+/* The output transform and the epilogue of channels [l_begin, l_end) of block mb. */
+static void small_block_output(const small_region *r, int64_t mb, int64_t l_begin,
+                               int64_t l_end) {
+  const wino_job *j = r->job;
+  const wino_plan *p = j->p;
+  int64_t ohw = p->oh * p->ow;
+  r->output(p, j->xk + mb * NK * p->xks, mb, j->bias, j->y, l_begin, l_end);
+  if (!j->ep) return;
+  for (int64_t m = mb * SP_NB + l_begin; m < p->m && m < mb * SP_NB + l_end; m++)
+    j->epi(j->ep, 0.0f, j->y + m * ohw, j->residual ? j->residual + m * ohw : NULL,
+           (size_t)ohw);
+}
+
+/* Task i: block i / row_groups of SP_NB output channels, the products of its share of the
+ * 36 positions (rows of the 6x6 patch, with their weight transforms); with one group, the
+ * output transform and the epilogue over the block's planes too. Threads share nothing but
+ * the transformed input. The block's output planes are asked for first, so that they
+ * arrive during the products (the output transform writes them four floats at a time). */
 static void small_blocks(void *arg, size_t begin, size_t end) {
   const small_region *r = arg;
   const wino_job *j = r->job;
   const wino_plan *p = j->p;
   int64_t ohw = p->oh * p->ow;
-  for (int64_t mb = (int64_t)begin; mb < (int64_t)end; mb++) {
+  for (size_t task = begin; task < end; task++) {
+    int64_t mb = (int64_t)task / r->row_groups;
+    int g = (int)((int64_t)task % r->row_groups);
+    int i0 = PATCH * g / r->row_groups, i1 = PATCH * (g + 1) / r->row_groups;
     int64_t m_end = (mb + 1) * SP_NB < p->m ? (mb + 1) * SP_NB : p->m;
-    lens_prefetch_for_write(j->y + mb * SP_NB * ohw, (m_end - mb * SP_NB) * ohw);
+    if (r->row_groups == 1)
+      lens_prefetch_for_write(j->y + mb * SP_NB * ohw, (m_end - mb * SP_NB) * ohw);
     float *xb = j->xk + mb * NK * p->xks, *u = r->u + mb * NK * SP_KS;
     for (int64_t c0 = 0; c0 < p->c; c0 += SP_CC) {
       int64_t cn = p->c - c0 < SP_CC ? p->c - c0 : SP_CC;
-      r->weights(r->packed + (mb * p->c + c0) * 9 * SP_NB, cn, u);
-      for (int k = 0; k < NK; k++)
+      r->weights(r->packed + (mb * p->c + c0) * 9 * SP_NB, cn, u, i0, i1);
+      for (int k = i0 * PATCH; k < i1 * PATCH; k++)
         r->product(cn, p->ld, j->v + (int64_t)k * p->vks + c0 * p->ld,
                    u + (int64_t)k * SP_KS, xb + (int64_t)k * p->xks, c0 > 0);
     }
-    r->output(p, xb, mb, j->bias, j->y);
-    if (!j->ep) continue;
-    for (int64_t m = mb * SP_NB; m < p->m && m < (mb + 1) * SP_NB; m++)
-      j->epi(j->ep, 0.0f, j->y + m * ohw, j->residual ? j->residual + m * ohw : NULL,
-             (size_t)ohw);
+    if (r->row_groups == 1) small_block_output(r, mb, 0, SP_NB);
   }
+}
+
+/* Output transform when the products were split by rows: task i is block i / OUT_PARTS,
+ * its channels (i % OUT_PARTS) * 16 on. */
+#define OUT_PARTS (SP_NB / 16)
+static void small_outputs(void *arg, size_t begin, size_t end) {
+  const small_region *r = arg;
+  for (size_t task = begin; task < end; task++) {
+    int64_t mb = (int64_t)task / OUT_PARTS, l0 = (int64_t)task % OUT_PARTS * 16;
+    small_block_output(r, mb, l0, l0 + 16);
+  }
+}
+
+/* Tasks per block for the products: whole blocks when they share out evenly among the
+ * threads; otherwise the 6 rows of positions split in 2, 3 or 6 (the weight transform's
+ * first stage is then repeated per task, and the output transform runs after a barrier). */
+static int small_row_groups(int64_t blocks, int threads) {
+  if (threads <= 1 || blocks % threads == 0) return 1;
+  static const int groups[] = {2, 3, 6};
+  for (int i = 0; i < 3; i++)
+    if (blocks * groups[i] % threads == 0) return groups[i];
+  return blocks >= 2 * threads ? 1 : PATCH;
 }
 
 /* One image on the small-plane layout. */
@@ -695,8 +734,13 @@ static void small_image(lens_exec_ctx *ctx, wino_job *job, const small_region *r
       for (int64_t c = 0; c < p->c; c++)
         memset(job->v + k * p->vks + c * p->ld + p->tiles, 0,
                (size_t)(p->ld - p->tiles) * sizeof(float));
-  if (threads > 1) lens_parallel_for(ctx, (size_t)p->nmb, small_blocks, (void *)r);
-  else small_blocks((void *)r, 0, (size_t)p->nmb);
+  if (threads <= 1) {
+    small_blocks((void *)r, 0, (size_t)p->nmb);
+    return;
+  }
+  lens_parallel_for(ctx, (size_t)(p->nmb * r->row_groups), small_blocks, (void *)r);
+  if (r->row_groups > 1)
+    lens_parallel_for(ctx, (size_t)(p->nmb * OUT_PARTS), small_outputs, (void *)r);
 }
 
 typedef struct wino_region {
@@ -801,9 +845,9 @@ static lens_status *wino_compute(const lens_node *node, const lens_value *in, le
 #endif
   void (*product)(int64_t, int64_t, const float *, const float *, float *, bool) =
       small_product_baseline;
-  void (*weights)(const float *, int64_t, float *) = small_weights_baseline;
-  void (*output)(const wino_plan *, const float *, int64_t, const float *, float *) =
-      small_output_baseline;
+  void (*weights)(const float *, int64_t, float *, int, int) = small_weights_baseline;
+  void (*output)(const wino_plan *, const float *, int64_t, const float *, float *, int64_t,
+                 int64_t) = small_output_baseline;
 #if defined(__x86_64__) || defined(__i386__)
   switch (lens_cpu_isa()) {
   case LENS_CPU_ISA_AVX512:
@@ -816,7 +860,8 @@ static lens_status *wino_compute(const lens_node *node, const lens_value *in, le
   default: break;
   }
 #endif
-  small_region small = {&job, packed, (float *)ws, product, output, weights};
+  small_region small = {&job, packed, (float *)ws, product, output, weights,
+                        small_row_groups(p.nmb, lens_exec_threads(ctx))};
   size_t per_k = lens_sgemm_packed_a_floats(p.m, p.c);
   int64_t in_image = p.c * p.w.in[0] * p.w.in[1], out_image = p.m * p.oh * p.ow;
   int threads = lens_exec_threads(ctx);
