@@ -631,6 +631,13 @@ static void test_binary_f32_matches_reference_for_each_broadcast(void) {
       {4, {1, 1, 1, 1}, 4, {1, 1, 1, 1}},     /* one element */
       {4, {1, 2, 40, 41}, 2, {1, 1}},         /* scalar second, past a block */
       {4, {1, 64, 40, 41}, 4, {1, 64, 40, 41}}, /* threads, a partial last block */
+      /* threads, planes they split by position (LENS_PLANE_SPLIT_MIN): an odd width
+       * puts one plane's end and the next one's start in a cache line */
+      {4, {1, 21, 40, 81}, 4, {1, 21, 40, 81}}, /* same shape */
+      {4, {2, 11, 40, 81}, 1, {1}},             /* scalar second */
+      {0, {0}, 4, {1, 21, 33, 97}},             /* scalar first */
+      {4, {1, 22, 50, 61}, 3, {22, 1, 1}},      /* per channel second */
+      {4, {1, 21, 40, 81}, 2, {40, 81}},        /* a plane second */
   };
   static const char *const ops[] = {"Add", "Sub", "Mul", "Div"};
   static const char *const kernels[] = {"add_f32", "sub_f32", "mul_f32", "div_f32"};

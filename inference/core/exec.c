@@ -84,3 +84,34 @@ void lens_parallel_for(lens_exec_ctx *ctx, size_t n,
   parallel_job job = {n, chunks < n ? (int)chunks : (int)n, fn, arg};
   lens_threadpool_run(ctx->pool, job.chunks, run_chunk, &job);
 }
+
+int lens_plane_parts(const lens_exec_ctx *ctx, int64_t rows, int64_t cols) {
+  int threads = ctx ? lens_threadpool_threads(ctx->pool) : 1;
+  return threads > 1 && rows * cols >= LENS_PLANE_SPLIT_MIN &&
+                 rows >= LENS_PLANE_SPLIT_MIN_ROWS * threads
+             ? threads
+             : 1;
+}
+
+typedef struct plane_parts_job {
+  size_t planes;
+  void (*fn)(void *arg, size_t plane, int part);
+  void *arg;
+} plane_parts_job;
+
+/* Index i: part i / planes (so that the pool's contiguous shares are whole parts). */
+static void run_plane_parts(void *arg, size_t begin, size_t end) {
+  const plane_parts_job *job = arg;
+  for (size_t i = begin; i < end; i++) {
+    int part = (int)(i / job->planes);
+    size_t plane = i % job->planes;
+    job->fn(job->arg, part % 2 ? job->planes - 1 - plane : plane, part);
+  }
+}
+
+void lens_parallel_plane_parts(lens_exec_ctx *ctx, size_t planes, int parts,
+                               void (*fn)(void *arg, size_t plane, int part), void *arg) {
+  if (planes == 0 || parts < 1) return;
+  plane_parts_job job = {planes, fn, arg};
+  lens_parallel_for(ctx, planes * (size_t)parts, run_plane_parts, &job);
+}

@@ -2,7 +2,8 @@
  * the other has it too, or is a scalar, or broadcasts along all but one contiguous block of
  * dims (a per-channel [C,1,1] against [N,C,H,W], a row [W] against [..,W]), plus a fused
  * residual and activation on each finished block. The reference walks any broadcast with
- * strides; this one is plain vector loops, compiled per ISA. */
+ * strides; this one is plain vector loops, compiled per ISA. Threads split NCHW planes by
+ * position where lens_plane_parts says so, as the convolutions around do. */
 #include <string.h>
 
 #include "cpu/epilogue.h"
@@ -132,34 +133,48 @@ typedef struct binary_job {
   float *y;
   vv_fn vv;
   vs_fn vs;      /* full OP scalar, or scalar OP full when the full operand is the second */
-  int64_t row_len; /* BLOCK (full or scalar), mid (other repeats) or inner (one per row) */
+  int64_t row_len; /* BLOCK (full or scalar), mid (other repeats) or inner (one per row), or
+                    * the plane when threads split planes */
+  int parts;       /* threads' parts of each plane-long row (1: rows go whole) */
   const lens_epilogue *ep;
   lens_cpu_epilogue_fn epi;
 } binary_job;
 
+/* Elements [b, e) of row r. */
+static void binary_segment(const binary_job *j, int64_t r, int64_t b, int64_t e) {
+  const binary_plan *p = j->p;
+  int64_t off = r * j->row_len + b, n = e - b;
+  float *y = j->y + off;
+  const float *a = j->full + off;
+  if (p->other.mid == 1) {
+    j->vs(y, a, j->other[0], n);
+  } else if (p->other.mid == p->total) {
+    const float *o = j->other + off;
+    if (p->full == 0) j->vv(y, a, o, n);
+    else j->vv(y, o, a, n);
+  } else if (p->other.inner == 1) {
+    if (p->full == 0) j->vv(y, a, j->other + b, n);
+    else j->vv(y, j->other + b, a, n);
+  } else {
+    j->vs(y, a, j->other[r % p->other.mid], n);
+  }
+  if (j->ep) j->epi(j->ep, 0.0f, y, j->ep->residual ? j->ep->residual + off : NULL, (size_t)n);
+}
+
 static void binary_rows(void *arg, size_t begin, size_t end) {
   const binary_job *j = arg;
-  const binary_plan *p = j->p;
   for (size_t r = begin; r < end; r++) {
     int64_t off = (int64_t)r * j->row_len;
-    int64_t n = p->total - off < j->row_len ? p->total - off : j->row_len;
-    float *y = j->y + off;
-    const float *a = j->full + off;
-    if (p->other.mid == 1) {
-      j->vs(y, a, j->other[0], n);
-    } else if (p->other.mid == p->total) {
-      const float *b = j->other + off;
-      if (p->full == 0) j->vv(y, a, b, n);
-      else j->vv(y, b, a, n);
-    } else if (p->other.inner == 1) {
-      if (p->full == 0) j->vv(y, a, j->other, n);
-      else j->vv(y, j->other, a, n);
-    } else {
-      j->vs(y, a, j->other[(int64_t)r % p->other.mid], n);
-    }
-    if (j->ep)
-      j->epi(j->ep, 0.0f, y, j->ep->residual ? j->ep->residual + off : NULL, (size_t)n);
+    binary_segment(j, (int64_t)r, 0, j->p->total - off < j->row_len ? j->p->total - off : j->row_len);
   }
+}
+
+/* Rows that are NCHW planes, split by position like the convolutions around them. */
+static void binary_plane_part(void *arg, size_t plane, int part) {
+  const binary_job *j = arg;
+  int64_t b, e;
+  lens_sgemm_split_cols(j->row_len, j->parts, part, &b, &e);
+  if (b < e) binary_segment(j, (int64_t)plane, b, e);
 }
 
 static lens_status *binary_compute(const lens_node *node, const lens_value *in,
@@ -178,14 +193,24 @@ static lens_status *binary_compute(const lens_node *node, const lens_value *in,
 #endif
   const lens_epilogue *ep = lens_exec_epilogue(ctx);
   binary_job job = {&p, in[p.full].data, in[1 - p.full].data, out[0].data, vv[p.op],
-                    p.full == 0 ? vs[p.op] : sv[p.op], 0,
+                    p.full == 0 ? vs[p.op] : sv[p.op], 0, 1,
                     lens_cpu_epilogue_is_empty(ep) ? NULL : ep, lens_cpu_epilogue_select()};
   if (p.other.mid == p.total || p.other.mid == 1) job.row_len = BLOCK;
   else if (p.other.inner == 1) job.row_len = p.other.mid;
   else job.row_len = p.other.inner;
-  size_t rows = (size_t)((p.total + job.row_len - 1) / job.row_len);
   /* small tensors: the fork costs more than the loop */
-  if (p.total < 65536) binary_rows(&job, 0, rows);
+  bool threaded = p.total >= 65536;
+  int64_t plane = out[0].rank == 4 ? out[0].dims[2] * out[0].dims[3] : 0;
+  int parts = plane ? lens_plane_parts(ctx, out[0].dims[2], out[0].dims[3]) : 1;
+  if (threaded && parts > 1 && (job.row_len == BLOCK || job.row_len == plane)) {
+    job.row_len = plane;
+    job.parts = parts;
+    lens_parallel_plane_parts(ctx, (size_t)(p.total / plane), job.parts, binary_plane_part,
+                              &job);
+    return NULL;
+  }
+  size_t rows = (size_t)((p.total + job.row_len - 1) / job.row_len);
+  if (!threaded) binary_rows(&job, 0, rows);
   else lens_parallel_for(ctx, rows, binary_rows, &job);
   return NULL;
 }

@@ -10,7 +10,11 @@
  * every kernel tap reads a contiguous run for any stride. A block of VL outputs then keeps
  * its sum in one register over all taps; the bias starts the sum and the fused residual
  * and activation are applied to each finished row. Compiled per ISA with GCC vector
- * extensions. Planes too wide for the band buffer take a row-at-a-time path. */
+ * extensions. Planes too wide for the band buffer take a row-at-a-time path.
+ *
+ * Threads take whole planes, or, for planes lens_plane_parts splits, a band of rows of every
+ * plane: the rows nearest the positions the GEMM-based convolutions around give the same
+ * thread. */
 #if defined(__GNUC__) && !defined(__clang__)
 /* short row copies and tails stay inline instead of becoming memcpy/memset calls */
 #pragma GCC optimize("fp-contract=fast", "no-tree-loop-distribute-patterns")
@@ -33,8 +37,9 @@
 #define VL_MAX 16
 
 typedef struct dw_job dw_job;
+/* Computes output rows [oh_begin, oh_end) of one plane. */
 typedef void (*dw_plane_fn)(const dw_job *j, const float *x, const float *wm, float bias,
-                            float *y, const float *residual);
+                            float *y, const float *residual, int64_t oh_begin, int64_t oh_end);
 
 struct dw_job {
   lens_window w;
@@ -51,6 +56,7 @@ struct dw_job {
   int vl;
   int64_t groups;        /* full groups of vl channels per image */
   int64_t first_channel; /* the plane path takes output channels from here on */
+  int parts;             /* threads split each plane into bands of rows (1: whole planes) */
 };
 
 /* Padded geometry for vector length vl: Lp per phase, output rows per band (0: too wide). */
@@ -128,9 +134,9 @@ static inline void store_part_scalar(float *dst, const float *lanes, int64_t n) 
     STORE_PART;                                                                               \
   }                                                                                           \
   ATTR static void NAME(const dw_job *j, const float *x, const float *wm, float bias,         \
-                        float *y, const float *residual) {                                    \
+                        float *y, const float *residual, int64_t oh_begin, int64_t oh_end) {  \
     const lens_window *w = &j->w;                                                             \
-    int64_t oh_n = w->out[0], ow_n = w->out[1], kh = w->kernel[0], kw = w->kernel[1];         \
+    int64_t ow_n = w->out[1], kh = w->kernel[0], kw = w->kernel[1];                           \
     int64_t sh = w->stride[0], sw = w->stride[1], dh = w->dilation[0], dw = w->dilation[1];   \
     int64_t lp = j->phase_len, row_floats = lp * sw;                                          \
     float buf[BAND_FLOATS] __attribute__((aligned(64)));                                      \
@@ -140,8 +146,8 @@ static inline void store_part_scalar(float *dst, const float *lanes, int64_t n) 
         int64_t t = kj * dw;                                                                  \
         tap_off[ki * kw + kj] = ki * dh * row_floats + (t % sw) * lp + t / sw;                \
       }                                                                                       \
-    for (int64_t oh0 = 0; oh0 < oh_n; oh0 += j->band_rows) {                                  \
-      int64_t rows = oh_n - oh0 < j->band_rows ? oh_n - oh0 : j->band_rows;                   \
+    for (int64_t oh0 = oh_begin; oh0 < oh_end; oh0 += j->band_rows) {                         \
+      int64_t rows = oh_end - oh0 < j->band_rows ? oh_end - oh0 : j->band_rows;               \
       fill_band(w, x, oh0 * sh, (rows - 1) * sh + (kh - 1) * dh + 1, lp, buf);                \
       int64_t r = 0;                                                                          \
       /* four output rows at a time: four independent sums per tap */                         \
@@ -302,11 +308,11 @@ static inline void dw_rows_epilogue(const dw_job *j, bool inline_epi, float *y,
  * Clip, and the residual before them, are applied in registers; other activations by the
  * epilogue per row. */
 #define LENS_DEFINE_DW_DIRECT_AVX512(NAME, K, S)                                              \
-  __attribute__((target("avx512f"))) static void NAME(const dw_job *j, const float *x,        \
-                                                      const float *wm, float bias, float *y,  \
-                                                      const float *residual) {                \
+  __attribute__((target("avx512f"))) static void NAME(                                        \
+      const dw_job *j, const float *x, const float *wm, float bias, float *y,                 \
+      const float *residual, int64_t oh_begin, int64_t oh_end) {                              \
     const lens_window *w = &j->w;                                                             \
-    int64_t ih_n = w->in[0], iw_n = w->in[1], oh_n = w->out[0], ow_n = w->out[1];             \
+    int64_t ih_n = w->in[0], iw_n = w->in[1], ow_n = w->out[1];                               \
     int64_t pt = w->pad_begin[0], pl = w->pad_begin[1];                                       \
     enum { LOADS = S == 1 ? K : 3 };                                                          \
     __mmask16 mk[DIRECT_MAX_STEPS][LOADS + 1];                                                \
@@ -331,9 +337,9 @@ static inline void dw_rows_epilogue(const dw_job *j, bool inline_epi, float *y,
                                            16);                                               \
     /* two output rows at a time: the K + S input rows they read are loaded (and split)    \
      * once for both */                                                                       \
-    for (int64_t oh = 0; oh < oh_n; oh += 2) {                                                \
+    for (int64_t oh = oh_begin; oh < oh_end; oh += 2) {                                       \
       int64_t ih0 = oh * S - pt;                                                              \
-      bool two = oh + 1 < oh_n;                                                               \
+      bool two = oh + 1 < oh_end;                                                             \
       const float *xr[K + S];                                                                 \
       bool in_rows[K + S];                                                                    \
       for (int r = 0; r < K + S; r++) {                                                       \
@@ -396,13 +402,11 @@ LENS_DEFINE_DW_DIRECT_AVX512(dw_direct5s2_avx512, 5, 2)
  * as dw_direct3s1_avx512, but each input row is read in 16-column blocks on the row's own
  * grid, one new block per step, and the taps one column left and right come from the block
  * before and after by valignd, not from loads across cache lines. */
-__attribute__((target("avx512f"))) static void dw_direct3s1p1_avx512(const dw_job *j,
-                                                                     const float *x,
-                                                                     const float *wm,
-                                                                     float bias, float *y,
-                                                                     const float *residual) {
+__attribute__((target("avx512f"))) static void dw_direct3s1p1_avx512(
+    const dw_job *j, const float *x, const float *wm, float bias, float *y,
+    const float *residual, int64_t oh_begin, int64_t oh_end) {
   const lens_window *w = &j->w;
-  int64_t ih_n = w->in[0], iw_n = w->in[1], oh_n = w->out[0], ow_n = w->out[1];
+  int64_t ih_n = w->in[0], iw_n = w->in[1], ow_n = w->out[1];
   int64_t pt = w->pad_begin[0], steps = (ow_n + 15) / 16;
   __mmask16 mk[DIRECT_MAX_STEPS + 1][2];
   for (int64_t s = 0; s <= steps; s++) {
@@ -416,9 +420,9 @@ __attribute__((target("avx512f"))) static void dw_direct3s1p1_avx512(const dw_jo
   const float *res = inline_epi ? residual : NULL;
   __m512 lo = _mm512_set1_ps(act == LENS_ACT_CLIP ? j->ep->alpha : 0.0f);
   __m512 hi = _mm512_set1_ps(act == LENS_ACT_CLIP ? j->ep->beta : 0.0f);
-  for (int64_t oh = 0; oh < oh_n; oh += 2) {
+  for (int64_t oh = oh_begin; oh < oh_end; oh += 2) {
     int64_t ih0 = oh - pt;
-    bool two = oh + 1 < oh_n;
+    bool two = oh + 1 < oh_end;
     const float *xr[4];
     bool in_rows[4];
     __m512 prev[4], cur[4];
@@ -466,13 +470,11 @@ __attribute__((target("avx512f"))) static void dw_direct3s1p1_avx512(const dw_jo
  * blocks of 32 columns on the row's own grid per step; the centre and right taps are their
  * even and odd columns, the left tap the odd columns moved one lane up with the last column
  * of the step before (valignd), so no load crosses a cache line. */
-__attribute__((target("avx512f"))) static void dw_direct3s2p1_avx512(const dw_job *j,
-                                                                     const float *x,
-                                                                     const float *wm,
-                                                                     float bias, float *y,
-                                                                     const float *residual) {
+__attribute__((target("avx512f"))) static void dw_direct3s2p1_avx512(
+    const dw_job *j, const float *x, const float *wm, float bias, float *y,
+    const float *residual, int64_t oh_begin, int64_t oh_end) {
   const lens_window *w = &j->w;
-  int64_t ih_n = w->in[0], iw_n = w->in[1], oh_n = w->out[0], ow_n = w->out[1];
+  int64_t ih_n = w->in[0], iw_n = w->in[1], ow_n = w->out[1];
   int64_t pt = w->pad_begin[0], steps = (ow_n + 15) / 16;
   __mmask16 mk[DIRECT_MAX_STEPS][3];
   for (int64_t s = 0; s < steps; s++) {
@@ -490,9 +492,9 @@ __attribute__((target("avx512f"))) static void dw_direct3s2p1_avx512(const dw_jo
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
                                          28, 30);
   const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-  for (int64_t oh = 0; oh < oh_n; oh += 2) {
+  for (int64_t oh = oh_begin; oh < oh_end; oh += 2) {
     int64_t ih0 = oh * 2 - pt;
-    bool two = oh + 1 < oh_n;
+    bool two = oh + 1 < oh_end;
     const float *xr[5];
     bool in_rows[5];
     __m512 prev[5];
@@ -550,11 +552,11 @@ static void tap_range(int64_t off, int64_t sw, int64_t iw_n, int64_t ow_n, int64
 /* Planes too wide for the band buffer: each output row accumulates, per tap, a scaled
  * (strided) input row. */
 static void dw_plane_rows(const dw_job *j, const float *x, const float *wm, float bias,
-                          float *y, const float *residual) {
+                          float *y, const float *residual, int64_t oh_begin, int64_t oh_end) {
   const lens_window *w = &j->w;
-  int64_t ih_n = w->in[0], iw_n = w->in[1], oh_n = w->out[0], ow_n = w->out[1];
+  int64_t ih_n = w->in[0], iw_n = w->in[1], ow_n = w->out[1];
   int64_t kh = w->kernel[0], kw = w->kernel[1], sw = w->stride[1];
-  for (int64_t oh = 0; oh < oh_n; oh++) {
+  for (int64_t oh = oh_begin; oh < oh_end; oh++) {
     float *yrow = y + oh * ow_n;
     for (int64_t ow = 0; ow < ow_n; ow++) yrow[ow] = bias;
     for (int64_t ki = 0; ki < kh; ki++) {
@@ -633,20 +635,32 @@ static bool dw_supports(const lens_node *node, const lens_value *in, const lens_
   return p->group > 1 && p->group == in[0].dims[1];
 }
 
-/* One (batch, output channel) plane per index, output channels from first_channel on. */
-static void dw_planes(void *arg, size_t begin, size_t end) {
-  const dw_job *j = arg;
+/* Output rows [oh_begin, oh_end) of the (batch, output channel) plane q of the plane path
+ * (output channels from first_channel on). */
+static void dw_plane(const dw_job *j, int64_t q, int64_t oh_begin, int64_t oh_end) {
   const lens_window *w = &j->w;
   int64_t in_hw = w->in[0] * w->in[1], out_hw = w->out[0] * w->out[1];
   int64_t kk = w->kernel[0] * w->kernel[1], multiplier = j->m_out / j->c_in;
   int64_t per_image = j->m_out - j->first_channel;
-  for (size_t i = begin; i < end; i++) {
-    int64_t n = (int64_t)i / per_image, m = j->first_channel + (int64_t)i % per_image;
-    const float *x = j->x + (n * j->c_in + m / multiplier) * in_hw;
-    int64_t off = (n * j->m_out + m) * out_hw;
-    const float *res = j->ep && j->ep->residual ? j->ep->residual + off : NULL;
-    j->plane(j, x, j->wt + m * kk, j->b ? j->b[m] : 0.0f, j->y + off, res);
-  }
+  int64_t n = q / per_image, m = j->first_channel + q % per_image;
+  const float *x = j->x + (n * j->c_in + m / multiplier) * in_hw;
+  int64_t off = (n * j->m_out + m) * out_hw;
+  const float *res = j->ep && j->ep->residual ? j->ep->residual + off : NULL;
+  j->plane(j, x, j->wt + m * kk, j->b ? j->b[m] : 0.0f, j->y + off, res, oh_begin, oh_end);
+}
+
+static void dw_planes(void *arg, size_t begin, size_t end) {
+  const dw_job *j = arg;
+  for (size_t q = begin; q < end; q++) dw_plane(j, (int64_t)q, 0, j->w.out[0]);
+}
+
+/* The rows of a plane nearest to the positions part takes in a GEMM's column split. */
+static void dw_plane_part(void *arg, size_t plane, int part) {
+  const dw_job *j = arg;
+  int64_t ow = j->w.out[1], b, e;
+  lens_sgemm_split_cols(j->w.out[0] * ow, j->parts, part, &b, &e);
+  int64_t r0 = (b + ow / 2) / ow, r1 = (e + ow / 2) / ow;
+  if (r0 < r1) dw_plane(j, (int64_t)plane, r0, r1);
 }
 
 /* One (batch, group of vl channels) per index. */
@@ -679,7 +693,9 @@ static lens_status *dw_compute(const lens_node *node, const lens_value *in, lens
   /* the channels left after whole groups (all of them when there are no groups) */
   job.first_channel = job.groups * job.vl;
   size_t planes = (size_t)(batch * (job.m_out - job.first_channel));
-  if (serial) dw_planes(&job, 0, planes);
+  job.parts = serial ? 1 : lens_plane_parts(ctx, job.w.out[0], job.w.out[1]);
+  if (job.parts > 1) lens_parallel_plane_parts(ctx, planes, job.parts, dw_plane_part, &job);
+  else if (serial) dw_planes(&job, 0, planes);
   else lens_parallel_for(ctx, planes, dw_planes, &job);
   return NULL;
 }

@@ -63,6 +63,24 @@ int lens_exec_threads(const lens_exec_ctx *ctx);
  * calling thread takes part). fn must not fail; write errors into your own state. */
 void lens_parallel_for(lens_exec_ctx *ctx, size_t n,
                        void (*fn)(void *arg, size_t begin, size_t end), void *arg);
+/* Threads may split NCHW planes by position instead of handing out whole planes: every
+ * plane's part t then goes to thread t, as the GEMM-based convolutions split their output
+ * columns, so that node after node each thread reads what its own core wrote (a line
+ * another core wrote costs several times as much to read here, and it is most of the
+ * traffic where a node split by planes sits between two split by position). Planes of at
+ * least LENS_PLANE_SPLIT_MIN positions are split so; smaller ones are not worth the part
+ * boundaries (two threads writing one cache line) and the per-call costs, and so are
+ * planes of fewer than LENS_PLANE_SPLIT_MIN_ROWS rows per thread. */
+#define LENS_PLANE_SPLIT_MIN 3000
+#define LENS_PLANE_SPLIT_MIN_ROWS 16
+/* Parts each rows x cols plane is split into: the thread count, or 1. */
+int lens_plane_parts(const lens_exec_ctx *ctx, int64_t rows, int64_t cols);
+/* Calls fn(arg, plane, part) for every plane in [0, planes) and part in [0, parts), with
+ * part t of every plane on thread t; odd parts take the planes from the last, so that a
+ * cache line that holds the end of one plane and the start of the next is written by the
+ * two threads at different times. */
+void lens_parallel_plane_parts(lens_exec_ctx *ctx, size_t planes, int parts,
+                               void (*fn)(void *arg, size_t plane, int part), void *arg);
 /* Per-kernel state created when the session was prepared (NULL for reference kernels). */
 void *lens_exec_kernel_state(const lens_exec_ctx *ctx);
 
