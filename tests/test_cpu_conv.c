@@ -1,7 +1,7 @@
 /* The convolution kernels' fast paths against the reference Conv on awkward sizes, at every
  * ISA level the machine has, with fused epilogues and several threads: Winograd F(4x4, 3x3)
- * on small planes (few tiles, many channels) and conv2d_im2col_sgemm's paths for few input
- * channels and strided convolutions. */
+ * on small planes (few tiles, many channels), conv2d_im2col_sgemm's paths for few input
+ * channels and strided convolutions, and depthwise planes split into bands of rows. */
 #include "cpu_kernel_check.h"
 
 /* Winograd F(4x4, 3x3) rounds differently from the direct sum (its transforms scale terms
@@ -121,10 +121,10 @@ static void test_conv_im2col_few_input_channels_match_reference(void) {
   lens_cpu_force_isa(-1);
 }
 
-/* Threads split the output rows (AVX-512) or the flattened columns (otherwise) of each
- * image, each through its own buffer. */
-static void test_conv_im2col_few_input_channels_threads_match_reference(void) {
-  size_t n_cases = sizeof small_cin_cases / sizeof small_cin_cases[0];
+/* Runs every case on 2 and 3 threads at every ISA level, with a residual and Relu, with
+ * Tanh and with HardSwish; tol is the named error budget of the kernel. */
+static void check_cases_on_threads(const char *kernel, const conv_case *cases, size_t n_cases,
+                                   double tol) {
   int levels[3], n_levels = isa_levels(levels);
   for (int threads = 2; threads <= 3; threads++) {
     lens_threadpool *pool = NULL;
@@ -135,15 +135,41 @@ static void test_conv_im2col_few_input_channels_threads_match_reference(void) {
       lens_cpu_force_isa(levels[li]);
       for (size_t i = 0; i < n_cases; i++)
         for (size_t e = 1; e < N_EPILOGUES; e += 3) {
-          double diff = run_conv("conv2d_im2col_sgemm", &small_cin_cases[i], &epilogues[e],
-                                 e == 1, true, &ctx);
-          CHECK_MSG(diff <= IM2COL_TOLERANCE, "case %zu epilogue %zu, %d threads, isa %s: %g",
-                    i, e, threads, lens_cpu_isa_name(levels[li]), diff);
+          double diff = run_conv(kernel, &cases[i], &epilogues[e], e == 1, true, &ctx);
+          CHECK_MSG(diff <= tol, "%s case %zu epilogue %zu, %d threads, isa %s: %g", kernel, i,
+                    e, threads, lens_cpu_isa_name(levels[li]), diff);
         }
     }
     lens_cpu_force_isa(-1);
     lens_threadpool_free(pool);
   }
+}
+
+/* Threads split the output rows (AVX-512) or the flattened columns (otherwise) of each
+ * image, each through its own buffer. */
+static void test_conv_im2col_few_input_channels_threads_match_reference(void) {
+  check_cases_on_threads("conv2d_im2col_sgemm", small_cin_cases,
+                         sizeof small_cin_cases / sizeof small_cin_cases[0], IM2COL_TOLERANCE);
+}
+
+/* Planes large enough that the threads split them into bands of rows (LENS_PLANE_SPLIT_MIN
+ * positions, LENS_PLANE_SPLIT_MIN_ROWS rows per thread): odd widths (a cache line across two
+ * planes), stride 2, 5x5, a channel multiplier with dilation (the band path), batch 2. */
+static const conv_case depthwise_band_cases[] = {
+    {1, 5, 100, 61, 5, 3, 3, 1, 1, 5, {1, 1, 1, 1}, true, NULL},
+    {1, 4, 130, 97, 4, 3, 3, 2, 1, 4, {1, 1, 1, 1}, true, NULL},
+    {1, 3, 70, 50, 3, 5, 5, 1, 1, 3, {2, 2, 2, 2}, true, NULL},
+    {1, 2, 80, 45, 4, 3, 3, 1, 2, 2, {2, 2, 2, 2}, false, NULL},
+    {2, 3, 64, 50, 3, 3, 3, 1, 1, 3, {1, 1, 1, 1}, true, NULL},
+};
+
+/* The direct sum in another order: the budget of the depthwise tests in test_cpu_kernels. */
+#define DEPTHWISE_TOLERANCE 2e-5
+
+static void test_conv2d_depthwise_direct_bands_on_threads_match_reference(void) {
+  check_cases_on_threads("conv2d_depthwise_direct", depthwise_band_cases,
+                         sizeof depthwise_band_cases / sizeof depthwise_band_cases[0],
+                         DEPTHWISE_TOLERANCE);
 }
 
 /* Weights given only at run time are packed into the scratch after the chunk buffers. */
@@ -159,4 +185,5 @@ LENS_TEST_MAIN(LENS_TEST(test_conv3x3_winograd_f4_small_planes_match_reference),
                LENS_TEST(test_conv3x3_winograd_f4_declines_tiny_planes),
                LENS_TEST(test_conv_im2col_few_input_channels_match_reference),
                LENS_TEST(test_conv_im2col_few_input_channels_threads_match_reference),
+               LENS_TEST(test_conv2d_depthwise_direct_bands_on_threads_match_reference),
                LENS_TEST(test_conv_im2col_few_input_channels_runtime_weights))

@@ -409,40 +409,6 @@ static void test_conv2d_depthwise_direct_matches_reference(void) {
   tnode_free(&t);
 }
 
-/* Planes large enough that the threads split them into bands of rows (LENS_PLANE_SPLIT_MIN
- * positions, LENS_PLANE_SPLIT_MIN_ROWS rows per thread), on 2 and 3 threads: odd widths (a
- * cache line across two planes), stride 2, 5x5, a channel multiplier with dilation (the
- * band path), batch 2; each with a residual and its own activation. */
-static const conv_case depthwise_band_cases[] = {
-    {1, 5, 100, 61, 5, 3, 3, 1, 1, 5, {1, 1, 1, 1}, true, NULL},
-    {1, 4, 130, 97, 4, 3, 3, 2, 1, 4, {1, 1, 1, 1}, true, NULL},
-    {1, 3, 70, 50, 3, 5, 5, 1, 1, 3, {2, 2, 2, 2}, true, NULL},
-    {1, 2, 80, 45, 4, 3, 3, 1, 2, 2, {2, 2, 2, 2}, false, NULL},
-    {2, 3, 64, 50, 3, 3, 3, 1, 1, 3, {1, 1, 1, 1}, true, NULL},
-};
-
-static void test_conv2d_depthwise_direct_bands_on_threads_match_reference(void) {
-  int levels[3], n_levels = isa_levels(levels);
-  for (int threads = 2; threads <= 3; threads++) {
-    lens_threadpool *pool = NULL;
-    CHECK_OK(lens_threadpool_create(threads, &pool));
-    lens_exec_ctx ctx = {0};
-    ctx.pool = pool;
-    for (int li = 0; li < n_levels; li++) {
-      lens_cpu_force_isa(levels[li]);
-      for (size_t i = 0; i < sizeof depthwise_band_cases / sizeof depthwise_band_cases[0]; i++) {
-        const lens_epilogue *ep = &epilogues[(i + (size_t)threads) % N_EPILOGUES];
-        double diff = run_conv("conv2d_depthwise_direct", &depthwise_band_cases[i], ep, true,
-                               true, &ctx);
-        CHECK_MSG(diff <= 2e-5, "band case %zu, %d threads, isa %s: %g", i, threads,
-                  lens_cpu_isa_name(levels[li]), diff);
-      }
-    }
-    lens_cpu_force_isa(-1);
-    lens_threadpool_free(pool);
-  }
-}
-
 static void test_gemm_sgemm_matches_reference(void) {
   static const int64_t dims[][3] = {{1, 1, 1}, {3, 7, 17}, {31, 1, 65}, {17, 65, 3}, {2, 300, 31}};
   int levels[3], n_levels = isa_levels(levels);
@@ -555,7 +521,6 @@ LENS_TEST_MAIN(LENS_TEST(test_cpu_force_isa_caps_and_restores),
                LENS_TEST(test_sgemm_threads_and_zero_sizes),
                LENS_TEST(test_threadpool_runs_one_task_per_thread_statically),
                LENS_TEST(test_threadpool_takes_over_a_busy_threads_tasks),
-               LENS_TEST(test_conv2d_depthwise_direct_bands_on_threads_match_reference),
                LENS_TEST(test_epilogue_sigmoid_matches_definition),
                LENS_TEST(test_conv2d_im2col_sgemm_matches_reference),
                LENS_TEST(test_conv2d_im2col_sgemm_threads_and_large_band),
