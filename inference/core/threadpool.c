@@ -4,7 +4,7 @@
  * every node) costs no system call. A run of at most one task per thread is scheduled
  * statically, task t on thread t (the caller is thread 0): the kernels split the same
  * positions the same way node after node, so each thread then reads what its own core
- * wrote (a line written by the other core costs about three times as much here). More
+ * wrote (a line written by the other core costs several times as much here). More
  * tasks than threads are dealt out the same way, as one contiguous range per thread, and
  * a thread that finishes its range takes the remaining tasks of the others: the two cores
  * of the shared machines this runs on are often unequal (one at about 60% of the other's

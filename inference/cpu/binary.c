@@ -164,8 +164,8 @@ static void binary_segment(const binary_job *j, int64_t r, int64_t b, int64_t e)
 static void binary_rows(void *arg, size_t begin, size_t end) {
   const binary_job *j = arg;
   for (size_t r = begin; r < end; r++) {
-    int64_t off = (int64_t)r * j->row_len;
-    binary_segment(j, (int64_t)r, 0, j->p->total - off < j->row_len ? j->p->total - off : j->row_len);
+    int64_t left = j->p->total - (int64_t)r * j->row_len;
+    binary_segment(j, (int64_t)r, 0, left < j->row_len ? left : j->row_len);
   }
 }
 
