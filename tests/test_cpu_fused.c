@@ -194,25 +194,45 @@ static const pool_case pool_cases[] = {
     {1, 1, 4, 3, 3, 3, 2, 2, 1, {1, 1, 1, 1}, 1},     /* narrower than any vector */
 };
 
-/* maxpool2d_direct's largest difference from the reference MaxPool on pool case i. */
-static double maxpool_case_diff(size_t i, lens_exec_ctx *ctx) {
-  const pool_case *pc = &pool_cases[i];
+/* Attribute values of a pool node: the node points into them, so they live with it. */
+typedef struct pool_window_attrs {
+  int64_t kernel[2], strides[2], dilations[2];
+} pool_window_attrs;
+
+/* A MaxPool or AveragePool node with pool case pc's window, its lists in *attrs. */
+static void init_pool_node(tnode *t, const char *op, int opset, const pool_case *pc,
+                           pool_window_attrs *attrs) {
+  *attrs = (pool_window_attrs){{pc->kh, pc->kw}, {pc->sh, pc->sw}, {pc->dil, pc->dil}};
+  tnode_init(t, op, opset, 1, 1);
+  tnode_ints(t, "kernel_shape", attrs->kernel, 2);
+  tnode_ints(t, "strides", attrs->strides, 2);
+  tnode_ints(t, "dilations", attrs->dilations, 2);
+  tnode_ints(t, "pads", pc->pads, 4);
+  tnode_int(t, "ceil_mode", pc->ceil_mode);
+}
+
+/* The largest difference of kernel from the reference op (MaxPool or AveragePool) on pool
+ * case pc, its input filled from seed; count_include_pad is set unless negative. */
+static double pool_case_diff(const char *kernel, const char *op, int opset, const pool_case *pc,
+                             uint32_t seed, int64_t count_include_pad, lens_exec_ctx *ctx) {
   int64_t xd[4] = {pc->n, pc->c, pc->h, pc->w}, xn = pc->n * pc->c * pc->h * pc->w;
   float *x = malloc(sizeof(float) * (size_t)xn);
-  fill_random(x, xn, (uint32_t)i + 5);
-  int64_t k[2] = {pc->kh, pc->kw}, s[2] = {pc->sh, pc->sw}, d[2] = {pc->dil, pc->dil};
+  fill_random(x, xn, seed);
   tnode t;
-  tnode_init(&t, "MaxPool", 12, 1, 1);
-  tnode_ints(&t, "kernel_shape", k, 2);
-  tnode_ints(&t, "strides", s, 2);
-  tnode_ints(&t, "dilations", d, 2);
-  tnode_ints(&t, "pads", pc->pads, 4);
-  tnode_int(&t, "ceil_mode", pc->ceil_mode);
+  pool_window_attrs attrs;
+  init_pool_node(&t, op, opset, pc, &attrs);
+  if (count_include_pad >= 0) tnode_int(&t, "count_include_pad", count_include_pad);
   lens_value in[1] = {tval(LENS_DTYPE_FLOAT32, 4, xd, x)};
-  double diff = check_kernel("maxpool2d_direct", &t, in, 1, true, NULL, false, ctx);
+  double diff = check_kernel(kernel, &t, in, 1, true, NULL, false, ctx);
   tnode_free(&t);
   free(x);
   return diff;
+}
+
+/* maxpool2d_direct's largest difference from the reference MaxPool on pool case i. */
+static double maxpool_case_diff(size_t i, lens_exec_ctx *ctx) {
+  return pool_case_diff("maxpool2d_direct", "MaxPool", 12, &pool_cases[i], (uint32_t)i + 5, -1,
+                        ctx);
 }
 
 static void test_maxpool2d_direct_matches_reference(void) {
@@ -264,24 +284,10 @@ static void test_avgpool2d_direct_matches_reference(void) {
   for (size_t i = 0; i < n_base + n_extra; i++)
     for (int64_t include_pad = 0; include_pad < 2; include_pad++) {
       const pool_case *pc = i < n_base ? &pool_cases[i] : &extra[i - n_base];
-      int64_t xd[4] = {pc->n, pc->c, pc->h, pc->w}, xn = pc->n * pc->c * pc->h * pc->w;
-      float *x = malloc(sizeof(float) * (size_t)xn);
-      fill_random(x, xn, (uint32_t)i + 11);
-      int64_t k[2] = {pc->kh, pc->kw}, s[2] = {pc->sh, pc->sw}, d[2] = {pc->dil, pc->dil};
-      tnode t;
-      tnode_init(&t, "AveragePool", 19, 1, 1);
-      tnode_ints(&t, "kernel_shape", k, 2);
-      tnode_ints(&t, "strides", s, 2);
-      tnode_ints(&t, "dilations", d, 2);
-      tnode_ints(&t, "pads", pc->pads, 4);
-      tnode_int(&t, "ceil_mode", pc->ceil_mode);
-      tnode_int(&t, "count_include_pad", include_pad);
-      lens_value in[1] = {tval(LENS_DTYPE_FLOAT32, 4, xd, x)};
-      double diff = check_kernel("avgpool2d_direct", &t, in, 1, true, NULL, false, NULL);
+      double diff = pool_case_diff("avgpool2d_direct", "AveragePool", 19, pc, (uint32_t)i + 11,
+                                   include_pad, NULL);
       CHECK_MSG(diff <= 1e-6, "avgpool case %zu count_include_pad %d: diff %g", i,
                 (int)include_pad, diff);
-      tnode_free(&t);
-      free(x);
     }
 }
 
