@@ -165,13 +165,11 @@ __attribute__((target("avx512f"))) static inline __m512 max_take16(__m512 a, __m
   return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q), b);
 }
 
-/* The maximum down the window's rows [k0, k1) of 16 columns from start: masked loads read
- * -INFINITY outside the row, so the borders need no padded copy. */
-__attribute__((target("avx512f"))) static inline __m512 column_max16(const float *x0,
-                                                                     int64_t row_step,
-                                                                     int64_t rows,
-                                                                     int64_t start,
-                                                                     __mmask16 m) {
+/* The maximum down the window's rows [0, rows) of 16 columns from start: masked loads
+ * read -INFINITY outside the row, so the borders need no padded copy. Inlined, so that a
+ * constant rows unrolls. */
+__attribute__((target("avx512f"), always_inline)) static inline __m512 column_max16(
+    const float *x0, int64_t row_step, int64_t rows, int64_t start, __mmask16 m) {
   const __m512 ninf = _mm512_set1_ps(-INFINITY);
   __m512 v = _mm512_mask_loadu_ps(ninf, m, x0 + start);
   for (int64_t r = 1; r < rows; r++)
@@ -179,9 +177,35 @@ __attribute__((target("avx512f"))) static inline __m512 column_max16(const float
   return v;
 }
 
-/* The stride-2 path for AVX-512 in registers: the column maxima of 48 input columns give
- * 16 outputs (even, odd and next-even columns by permutes), and the last 16 are the first
- * of the next step. No row buffer, so no store is read back before it has retired. */
+/* One output row of the stride-2 path from the window's rows [0, rows) at x0 (kw columns
+ * wide): the column maxima of 48 input columns give 16 outputs (even, odd and next-even
+ * columns by permutes), and the last 16 are the first of the next step. Inlined, so that
+ * the common 3x3 window compiles with its row and column counts constant (the row loop
+ * of column_max16 unrolled: 1.3-1.4x on SqueezeNet's pools). */
+__attribute__((target("avx512f"), always_inline)) static inline void max_s2_row16(
+    const float *x0, int64_t step, int64_t rows, int64_t kw, int64_t pl, int64_t steps,
+    __mmask16 first, const __mmask16 (*mk)[3], float *yrow) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                         28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const __m512i next = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
+  __m512 a = column_max16(x0, step, rows, -pl, first);
+  for (int64_t s = 0; s < steps; s++) {
+    int64_t p = 32 * s - pl;
+    __m512 b = column_max16(x0, step, rows, p + 16, mk[s][0]);
+    __m512 c = kw == 3 ? column_max16(x0, step, rows, p + 32, mk[s][1]) : b;
+    __m512 e = _mm512_permutex2var_ps(a, even, b), m = e;
+    if (kw >= 2) m = max_take16(_mm512_permutex2var_ps(a, odd, b), m);
+    if (kw == 3) m = max_take16(_mm512_permutex2var_ps(e, next, c), m);
+    if (kw == 3) a = c;
+    else if (s + 1 < steps) a = column_max16(x0, step, rows, p + 32, mk[s][1]);
+    if (mk[s][2] == 0xffff) _mm512_storeu_ps(yrow + 16 * s, m);
+    else _mm512_mask_storeu_ps(yrow + 16 * s, mk[s][2], m);
+  }
+}
+
+/* The stride-2 path for AVX-512 in registers (max_s2_row16 per output row). No row buffer,
+ * so no store is read back before it has retired. */
 __attribute__((target("avx512f"))) static void max_s2_regs_avx512(const lens_window *w,
                                                                   const float *restrict x,
                                                                   float *restrict y) {
@@ -195,10 +219,6 @@ __attribute__((target("avx512f"))) static void max_s2_regs_avx512(const lens_win
     mk[s][2] = lens_row_mask16(16 * s, ow_n);
   }
   __mmask16 first = lens_row_mask16(-pl, iw_n);
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
-                                         28, 30);
-  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-  const __m512i next = _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16);
   for (int64_t oh = 0; oh < oh_n; oh++) {
     int64_t ih0 = oh * sh - pt, k0 = 0, k1 = kh;
     while (k0 < kh && ih0 + k0 * dh < 0) k0++;
@@ -210,18 +230,9 @@ __attribute__((target("avx512f"))) static void max_s2_regs_avx512(const lens_win
     }
     const float *x0 = x + (ih0 + k0 * dh) * iw_n;
     int64_t rows = k1 - k0, step = dh * iw_n;
-    __m512 a = column_max16(x0, step, rows, -pl, first);
-    for (int64_t s = 0; s < steps; s++) {
-      int64_t p = 32 * s - pl;
-      __m512 b = column_max16(x0, step, rows, p + 16, mk[s][0]);
-      __m512 c = kw == 3 ? column_max16(x0, step, rows, p + 32, mk[s][1]) : b;
-      __m512 e = _mm512_permutex2var_ps(a, even, b), m = e;
-      if (kw >= 2) m = max_take16(_mm512_permutex2var_ps(a, odd, b), m);
-      if (kw == 3) m = max_take16(_mm512_permutex2var_ps(e, next, c), m);
-      if (kw == 3) a = c;
-      else if (s + 1 < steps) a = column_max16(x0, step, rows, p + 32, mk[s][1]);
-      _mm512_mask_storeu_ps(yrow + 16 * s, mk[s][2], m);
-    }
+    const __mmask16(*masks)[3] = (const __mmask16(*)[3])mk;
+    if (rows == 3 && kw == 3) max_s2_row16(x0, step, 3, 3, pl, steps, first, masks, yrow);
+    else max_s2_row16(x0, step, rows, kw, pl, steps, first, masks, yrow);
   }
 }
 #endif
