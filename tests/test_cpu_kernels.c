@@ -141,6 +141,8 @@ static void test_sgemm_threads_and_zero_sizes(void) {
       {20, 12000, 300, true, false, 1.0f, 0.0f, 2},
       {517, 49, 300, false, false, 1.0f, 0.0f, 1}, /* few columns: split by rows */
       {203, 96, 70, false, true, 1.0f, 0.5f, 0},
+      {48, 383, 65, false, false, 1.0f, 0.0f, 1}, /* under 128 columns a thread: rows */
+      {40, 383, 65, false, true, 1.0f, 0.0f, 0},  /* too few row panels for that */
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     CHECK(check_sgemm_case(&cases[i], &ctx, false));
