@@ -1,7 +1,8 @@
 /* The convolution kernels' fast paths against the reference Conv on awkward sizes, at every
  * ISA level the machine has, with fused epilogues and several threads: Winograd F(4x4, 3x3)
  * on small planes (few tiles, many channels), conv2d_im2col_sgemm's paths for few input
- * channels and strided convolutions, and depthwise planes split into bands of rows. */
+ * channels and strided convolutions, and depthwise planes split into bands of rows or
+ * interleaved by channels. */
 #include "cpu_kernel_check.h"
 
 /* Winograd F(4x4, 3x3) rounds differently from the direct sum (its transforms scale terms
@@ -172,6 +173,44 @@ static void test_conv2d_depthwise_direct_bands_on_threads_match_reference(void) 
                          DEPTHWISE_TOLERANCE);
 }
 
+/* Small planes, whose groups of 16 channels go through the channel-interleaved path on
+ * AVX-512 (3x3 outputs up to 12 wide, 5x5 up to 31): channel counts with a tail of planes
+ * for the plane path, 1x1 and one-row outputs, input rows and columns no output reads,
+ * strides, dilation, uneven pads, 7x7 and 1x3 windows, batch 2. */
+static const conv_case depthwise_small_cases[] = {
+    {1, 33, 7, 7, 33, 3, 3, 1, 1, 33, {1, 1, 1, 1}, true, NULL},
+    {1, 48, 14, 14, 48, 3, 3, 2, 1, 48, {1, 1, 1, 1}, true, NULL},
+    {1, 16, 10, 10, 16, 5, 5, 1, 1, 16, {2, 2, 2, 2}, true, NULL},
+    {1, 35, 20, 19, 35, 5, 5, 2, 1, 35, {2, 1, 2, 2}, false, NULL},
+    {2, 17, 5, 6, 17, 3, 3, 2, 1, 17, {1, 1, 1, 1}, true, NULL},
+    {1, 32, 1, 1, 32, 3, 3, 1, 1, 32, {1, 1, 1, 1}, true, NULL},
+    {1, 16, 8, 9, 16, 3, 3, 2, 1, 16, {0, 0, 0, 0}, true, NULL}, /* last row, column unread */
+    {1, 20, 11, 3, 20, 3, 3, 1, 2, 20, {2, 2, 2, 1}, true, NULL},   /* dilated */
+    {1, 16, 9, 9, 16, 7, 7, 1, 1, 16, {3, 3, 3, 3}, true, NULL},
+    {1, 31, 2, 13, 31, 1, 3, 1, 1, 31, {0, 1, 0, 1}, false, NULL},
+    {1, 64, 20, 20, 64, 5, 5, 1, 1, 64, {2, 2, 2, 2}, true, NULL},
+};
+
+static void test_conv2d_depthwise_direct_small_planes_match_reference(void) {
+  size_t n_cases = sizeof depthwise_small_cases / sizeof depthwise_small_cases[0];
+  int levels[3], n_levels = isa_levels(levels);
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    for (size_t i = 0; i < n_cases; i++)
+      for (size_t e = 0; e <= N_EPILOGUES; e++) /* each with and without a residual */
+        for (int residual = 0; residual < 2; residual++) {
+          const lens_epilogue *ep = e < N_EPILOGUES ? &epilogues[e] : NULL;
+          double diff = run_conv("conv2d_depthwise_direct", &depthwise_small_cases[i], ep,
+                                 residual, true, NULL);
+          CHECK_MSG(diff <= DEPTHWISE_TOLERANCE, "case %zu epilogue %zu residual %d isa %s: %g",
+                    i, e, residual, lens_cpu_isa_name(levels[li]), diff);
+        }
+  }
+  lens_cpu_force_isa(-1);
+  check_cases_on_threads("conv2d_depthwise_direct", depthwise_small_cases, n_cases,
+                         DEPTHWISE_TOLERANCE);
+}
+
 /* Weights given only at run time are packed into the scratch after the chunk buffers. */
 static void test_conv_im2col_few_input_channels_runtime_weights(void) {
   for (size_t i = 0; i < 3; i++) {
@@ -186,4 +225,5 @@ LENS_TEST_MAIN(LENS_TEST(test_conv3x3_winograd_f4_small_planes_match_reference),
                LENS_TEST(test_conv_im2col_few_input_channels_match_reference),
                LENS_TEST(test_conv_im2col_few_input_channels_threads_match_reference),
                LENS_TEST(test_conv2d_depthwise_direct_bands_on_threads_match_reference),
+               LENS_TEST(test_conv2d_depthwise_direct_small_planes_match_reference),
                LENS_TEST(test_conv_im2col_few_input_channels_runtime_weights))
