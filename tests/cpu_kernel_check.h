@@ -153,4 +153,25 @@ static inline double run_conv(const char *kernel, const conv_case *cc,
   return diff;
 }
 
+/* Runs every case at every ISA level on one thread with every epilogue (and none), each
+ * with and without a residual: the fast paths apply some activations (and the residual
+ * before them) in registers and the others after the sums are stored. tol is the kernel's
+ * named error budget. */
+static inline void check_conv_every_epilogue(const char *kernel, const conv_case *cases,
+                                             size_t n_cases, double tol) {
+  int levels[3], n_levels = isa_levels(levels);
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    for (size_t i = 0; i < n_cases; i++)
+      for (size_t e = 0; e <= N_EPILOGUES; e++)
+        for (int residual = 0; residual <= 1; residual++) {
+          const lens_epilogue *ep = e < N_EPILOGUES ? &epilogues[e] : NULL;
+          double diff = run_conv(kernel, &cases[i], ep, residual, true, NULL);
+          CHECK_MSG(diff <= tol, "%s case %zu epilogue %zu residual %d isa %s: %g", kernel, i,
+                    e, residual, lens_cpu_isa_name(levels[li]), diff);
+        }
+  }
+  lens_cpu_force_isa(-1);
+}
+
 #endif

@@ -106,20 +106,7 @@ static const conv_case small_cin_cases[] = {
  * in registers and the others row by row after the sums are stored. */
 static void test_conv_im2col_few_input_channels_match_reference(void) {
   size_t n_cases = sizeof small_cin_cases / sizeof small_cin_cases[0];
-  int levels[3], n_levels = isa_levels(levels);
-  for (int li = 0; li < n_levels; li++) {
-    lens_cpu_force_isa(levels[li]);
-    for (size_t i = 0; i < n_cases; i++)
-      for (size_t e = 0; e <= N_EPILOGUES; e++)
-        for (int residual = 0; residual <= 1; residual++) {
-          const lens_epilogue *ep = e < N_EPILOGUES ? &epilogues[e] : NULL;
-          double diff =
-              run_conv("conv2d_im2col_sgemm", &small_cin_cases[i], ep, residual, true, NULL);
-          CHECK_MSG(diff <= IM2COL_TOLERANCE, "case %zu epilogue %zu residual %d isa %s: %g",
-                    i, e, residual, lens_cpu_isa_name(levels[li]), diff);
-        }
-  }
-  lens_cpu_force_isa(-1);
+  check_conv_every_epilogue("conv2d_im2col_sgemm", small_cin_cases, n_cases, IM2COL_TOLERANCE);
 }
 
 /* Runs every case on 2 and 3 threads at every ISA level, with a residual and Relu, with
@@ -193,20 +180,8 @@ static const conv_case depthwise_small_cases[] = {
 
 static void test_conv2d_depthwise_direct_small_planes_match_reference(void) {
   size_t n_cases = sizeof depthwise_small_cases / sizeof depthwise_small_cases[0];
-  int levels[3], n_levels = isa_levels(levels);
-  for (int li = 0; li < n_levels; li++) {
-    lens_cpu_force_isa(levels[li]);
-    for (size_t i = 0; i < n_cases; i++)
-      for (size_t e = 0; e <= N_EPILOGUES; e++) /* each with and without a residual */
-        for (int residual = 0; residual < 2; residual++) {
-          const lens_epilogue *ep = e < N_EPILOGUES ? &epilogues[e] : NULL;
-          double diff = run_conv("conv2d_depthwise_direct", &depthwise_small_cases[i], ep,
-                                 residual, true, NULL);
-          CHECK_MSG(diff <= DEPTHWISE_TOLERANCE, "case %zu epilogue %zu residual %d isa %s: %g",
-                    i, e, residual, lens_cpu_isa_name(levels[li]), diff);
-        }
-  }
-  lens_cpu_force_isa(-1);
+  check_conv_every_epilogue("conv2d_depthwise_direct", depthwise_small_cases, n_cases,
+                            DEPTHWISE_TOLERANCE);
   check_cases_on_threads("conv2d_depthwise_direct", depthwise_small_cases, n_cases,
                          DEPTHWISE_TOLERANCE);
 }

@@ -96,22 +96,9 @@ static const conv_case winograd_cases[] = {
 
 static void test_conv3x3_winograd_f4_matches_reference(void) {
   size_t n_cases = sizeof winograd_cases / sizeof winograd_cases[0];
-  int levels[3], n_levels = isa_levels(levels);
-  for (int li = 0; li < n_levels; li++) {
-    lens_cpu_force_isa(levels[li]);
-    for (size_t i = 0; i < n_cases; i++)
-      /* every epilogue, with and without a residual: AVX-512 applies Relu and Clip (and
-       * the residual before them) in the transform, the others in a pass after it */
-      for (size_t e = 0; e <= 2 * N_EPILOGUES + 1; e++) {
-        const lens_epilogue *ep = e / 2 < N_EPILOGUES ? &epilogues[e / 2] : NULL;
-        double diff = run_conv("conv3x3_winograd_f4", &winograd_cases[i], ep, e % 2 == 0,
-                               true, NULL);
-        CHECK_MSG(diff <= WINOGRAD_F4_TOLERANCE,
-                  "winograd case %zu epilogue %zu residual %d isa %s: %g", i, e / 2,
-                  e % 2 == 0, lens_cpu_isa_name(levels[li]), diff);
-      }
-  }
-  lens_cpu_force_isa(-1);
+  /* AVX-512 applies Relu and Clip (and the residual before them) in the transform */
+  check_conv_every_epilogue("conv3x3_winograd_f4", winograd_cases, n_cases,
+                            WINOGRAD_F4_TOLERANCE);
   lens_threadpool *pool = NULL;
   CHECK_OK(lens_threadpool_create(2, &pool));
   lens_exec_ctx ctx = {0};
