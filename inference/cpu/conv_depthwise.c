@@ -1,6 +1,10 @@
 /* conv2d_depthwise_direct: 2-D convolution with one input channel per group (depthwise,
  * any channel multiplier, stride, dilation and padding), computed directly.
  *
+ * Small planes with channel multiplier 1 take groups of VL channels interleaved into one
+ * padded buffer, one vector per position (dw_channels16_avx512 by register transposes, and
+ * LENS_DEFINE_DW_CHANNELS): on AVX-512 for 3x3 outputs up to 12 wide and 5x5 up to 31.
+ *
  * On AVX-512, square 3x3 and 5x5 kernels at stride 1 or 2 without dilation read the input
  * rows in place, two output rows at a time (LENS_DEFINE_DW_DIRECT_AVX512, and for 3x3 with
  * one column of left padding dw_direct3s1p1_avx512 / dw_direct3s2p1_avx512). Otherwise:
