@@ -210,6 +210,13 @@ static inline void store_part_scalar(float *dst, const float *lanes, int64_t n) 
     }                                                                                         \
   }
 
+/* Rows and columns of the zero-padded input the outputs of window w read (the channel
+ * paths' buffers). */
+static inline void padded_extent(const lens_window *w, int64_t *hp, int64_t *wp) {
+  *hp = (w->out[0] - 1) * w->stride[0] + (w->kernel[0] - 1) * w->dilation[0] + 1;
+  *wp = (w->out[1] - 1) * w->stride[1] + (w->kernel[1] - 1) * w->dilation[1] + 1;
+}
+
 /* Floats of the interleaved buffer of the small-plane path (on the stack). */
 #define CHANNEL_FLOATS 16384
 
@@ -225,7 +232,8 @@ static inline void store_part_scalar(float *dst, const float *lanes, int64_t n) 
     int64_t ih_n = w->in[0], iw_n = w->in[1], oh_n = w->out[0], ow_n = w->out[1];             \
     int64_t kh = w->kernel[0], kw = w->kernel[1], kk = kh * kw;                               \
     int64_t sh = w->stride[0], sw = w->stride[1], dh = w->dilation[0], dw = w->dilation[1];   \
-    int64_t hp = (oh_n - 1) * sh + (kh - 1) * dh + 1, wp = (ow_n - 1) * sw + (kw - 1) * dw + 1; \
+    int64_t hp, wp;                                                                           \
+    padded_extent(w, &hp, &wp);                                                               \
     int64_t pt = w->pad_begin[0], pl = w->pad_begin[1];                                       \
     NAME##_vec buf[CHANNEL_FLOATS / VL], wv[64], bias;                                        \
     float out[CHANNEL_FLOATS] __attribute__((aligned(64)));                                   \
@@ -332,10 +340,9 @@ __attribute__((target("avx512f"))) static void dw_channels16_avx512(const dw_job
   const lens_window *w = &j->w;
   int64_t ih_n = w->in[0], iw_n = w->in[1], oh_n = w->out[0], ow_n = w->out[1];
   int64_t kh = w->kernel[0], kw = w->kernel[1], kk = kh * kw;
-  int64_t hp = (oh_n - 1) * w->stride[0] + (kh - 1) * w->dilation[0] + 1;
-  int64_t wp = (ow_n - 1) * w->stride[1] + (kw - 1) * w->dilation[1] + 1;
-  int64_t pt = w->pad_begin[0], pl = w->pad_begin[1];
+  int64_t hp, wp, pt = w->pad_begin[0], pl = w->pad_begin[1];
   int64_t in_hw = ih_n * iw_n, out_hw = oh_n * ow_n;
+  padded_extent(w, &hp, &wp);
   __m512 buf[CHANNEL_FLOATS / 16], out[CHANNEL_FLOATS / 16], wv[64], r[16];
   for (int64_t i = 0; i < hp * wp; i++) buf[i] = _mm512_setzero_ps();
   const float *x = j->x + (n * j->c_in + c0) * in_hw;
@@ -346,7 +353,7 @@ __attribute__((target("avx512f"))) static void dw_channels16_avx512(const dw_job
     transpose16(r);
     for (int64_t q = 0; q < 16 && f0 + q < in_hw; q++) {
       int64_t rr = ih + pt, cc = iw + pl; /* rows and columns no output reads are dropped */
-      if (rr >= 0 && rr < hp && cc >= 0 && cc < wp) buf[rr * wp + cc] = r[q];
+      if (rr < hp && cc < wp) buf[rr * wp + cc] = r[q];
       if (++iw == iw_n) iw = 0, ih++;
     }
   }
@@ -717,8 +724,8 @@ static void choose_plane_fn(dw_job *j) {
   band_geometry(&j->w, vl, &j->phase_len, &j->band_rows);
   /* small planes, multiplier 1: the channel-interleaved path for whole groups */
   const lens_window *w = &j->w;
-  int64_t hp = (w->out[0] - 1) * w->stride[0] + (w->kernel[0] - 1) * w->dilation[0] + 1;
-  int64_t wp = (w->out[1] - 1) * w->stride[1] + (w->kernel[1] - 1) * w->dilation[1] + 1;
+  int64_t hp, wp;
+  padded_extent(w, &hp, &wp);
   j->vl = vl;
   j->groups = 0;
   j->channels = NULL;

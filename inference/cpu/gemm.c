@@ -679,15 +679,14 @@ static bool sgemm_split(lens_exec_ctx *ctx, sgemm_run *r) {
     if (panels_m < threads) return false;
     s.by_rows = true;
   }
-  /* Two full kernel widths or fewer (a 7x7 plane's 49): split in columns, each part would
-   * run part-width panels (32 + 17 lanes of 64 for 49); in rows, each runs 48 + a tail. */
-  if (r->n <= 2 * r->isa->nr && panels_m >= 4 * threads) s.by_rows = true;
   /* Column parts under 8 cache lines of each output row (a 14x14 plane's 98 floats at two
    * threads): the threads' lines of every plane interleave, which in the shared machines'
    * slow states costs more than reading the other core's half of B (bench/
    * memory_ownership.c). A chain of 1x1 convolutions at 14x14 on two threads, in such a
    * state: 0.50 ms split in columns, 0.38 in rows (0.66 on one); at 28x28 columns still
-   * win (0.43 against 0.81), so the limit stays below a 16x16 plane. */
+   * win (0.43 against 0.81), so the limit stays below a 16x16 plane. Narrower products
+   * gain twice: a 7x7 plane's 49 columns split in columns would run part-width panels
+   * (32 + 17 lanes of 64), in rows each thread runs 48 and a tail. */
   if (r->n < 128 * (int64_t)threads && panels_m >= 2 * threads) s.by_rows = true;
   lens_parallel_for(ctx, (size_t)threads, split_part, &s);
   return true;

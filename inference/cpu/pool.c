@@ -184,7 +184,7 @@ __attribute__((target("avx512f"), always_inline)) static inline __m512 column_ma
  * of column_max16 unrolled: 1.3-1.4x on SqueezeNet's pools). */
 __attribute__((target("avx512f"), always_inline)) static inline void max_s2_row16(
     const float *x0, int64_t step, int64_t rows, int64_t kw, int64_t pl, int64_t steps,
-    __mmask16 first, const __mmask16 (*mk)[3], float *yrow) {
+    __mmask16 first, __mmask16 (*mk)[3], float *yrow) {
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
                                          28, 30);
   const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
@@ -230,9 +230,8 @@ __attribute__((target("avx512f"))) static void max_s2_regs_avx512(const lens_win
     }
     const float *x0 = x + (ih0 + k0 * dh) * iw_n;
     int64_t rows = k1 - k0, step = dh * iw_n;
-    const __mmask16(*masks)[3] = (const __mmask16(*)[3])mk;
-    if (rows == 3 && kw == 3) max_s2_row16(x0, step, 3, 3, pl, steps, first, masks, yrow);
-    else max_s2_row16(x0, step, rows, kw, pl, steps, first, masks, yrow);
+    if (rows == 3 && kw == 3) max_s2_row16(x0, step, 3, 3, pl, steps, first, mk, yrow);
+    else max_s2_row16(x0, step, rows, kw, pl, steps, first, mk, yrow);
   }
 }
 #endif
