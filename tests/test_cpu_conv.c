@@ -99,7 +99,7 @@ static const conv_case small_cin_cases[] = {
     {1, 3, 7, 7, 8, 7, 7, 2, 1, 1, {0, 0, 0, 0}, true, NULL},       /* a single output */
     {1, 3, 45, 161, 16, 3, 3, 2, 1, 1, {0, 1, 1, 0}, true, NULL},   /* odd width, 2 chunks */
     {1, 3, 12, 37, 16, 1, 1, 2, 1, 1, {0, 0, 0, 0}, true, NULL},    /* 1x1 stride 2 */
-    {1, 8, 15, 17, 10, 3, 3, 2, 1, 1, {1, 1, 1, 1}, true, NULL},    /* 8 channels: band path */
+    {1, 8, 15, 17, 10, 3, 3, 2, 1, 1, {1, 1, 1, 1}, true, NULL},    /* 8 channels: gathered */
 };
 
 /* Every epilogue, with and without a residual: the AVX-512 path applies some activations
@@ -138,6 +138,37 @@ static void check_cases_on_threads(const char *kernel, const conv_case *cases, s
 static void test_conv_im2col_few_input_channels_threads_match_reference(void) {
   check_cases_on_threads("conv2d_im2col_sgemm", small_cin_cases,
                          sizeof small_cin_cases / sizeof small_cin_cases[0], IM2COL_TOLERANCE);
+}
+
+/* conv2d_im2col_sgemm with more input channels: the GEMM gathers its columns from stride
+ * phases of the input (one plane, channel-major, for 1x1 kernels). Edges of rows and of the
+ * 16-column loads that build the phases, every phase count, runs of output columns that
+ * split a 48-column panel in many places, both threads' splits. */
+static const conv_case general_cases[] = {
+    {1, 16, 29, 31, 33, 3, 3, 2, 1, 1, {1, 1, 1, 1}, true, NULL},   /* stride 2, odd sizes */
+    {1, 9, 12, 37, 16, 1, 1, 2, 1, 1, {0, 0, 0, 0}, true, NULL},    /* 1x1 stride 2: subsample */
+    {1, 7, 13, 14, 9, 1, 1, 1, 1, 1, {1, 0, 0, 1}, false, NULL},    /* padded 1x1 */
+    {1, 7, 20, 33, 13, 5, 5, 3, 1, 1, {2, 1, 0, 2}, true, NULL},    /* stride 3: scalar rows */
+    {1, 6, 25, 27, 11, 3, 3, 2, 2, 1, {2, 2, 2, 2}, true, NULL},    /* dilation with stride */
+    {1, 8, 40, 41, 12, 3, 3, 2, 1, 1, {1, 1, 1, 1}, true, NULL},    /* 2 load steps a row */
+    {2, 10, 13, 11, 14, 3, 3, 2, 1, 2, {1, 1, 1, 1}, true, NULL},   /* batch 2, 2 groups */
+    {1, 12, 7, 7, 8, 7, 7, 1, 1, 1, {3, 3, 3, 3}, true, NULL},      /* 49 taps */
+    {1, 5, 11, 11, 6, 9, 9, 1, 1, 1, {4, 4, 4, 4}, false, NULL},    /* 81 taps: untabled */
+    {1, 16, 14, 14, 64, 3, 3, 2, 1, 1, {1, 1, 1, 1}, true, NULL},   /* 49 columns: row split */
+    {1, 8, 6, 100, 16, 3, 3, 1, 1, 1, {0, 2, 1, 0}, true, NULL},    /* wide, uneven pads */
+    {1, 6, 1, 1, 4, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},       /* 1x1 input, all padding */
+    {1, 5, 4, 4, 3, 3, 3, 1, 1, 1, {0, 17, 0, 2}, true, NULL},      /* a pad past a load */
+    {1, 6, 9, 1, 7, 3, 1, 1, 1, 1, {1, 0, 1, 0}, true, NULL},       /* 1-column plane */
+};
+
+static void test_conv_im2col_gathered_columns_match_reference(void) {
+  size_t n_cases = sizeof general_cases / sizeof general_cases[0];
+  check_conv_every_epilogue("conv2d_im2col_sgemm", general_cases, n_cases, IM2COL_TOLERANCE);
+}
+
+static void test_conv_im2col_gathered_columns_threads_match_reference(void) {
+  check_cases_on_threads("conv2d_im2col_sgemm", general_cases,
+                         sizeof general_cases / sizeof general_cases[0], IM2COL_TOLERANCE);
 }
 
 /* Planes large enough that the threads split them into bands of rows (LENS_PLANE_SPLIT_MIN
@@ -199,6 +230,8 @@ LENS_TEST_MAIN(LENS_TEST(test_conv3x3_winograd_f4_small_planes_match_reference),
                LENS_TEST(test_conv3x3_winograd_f4_declines_tiny_planes),
                LENS_TEST(test_conv_im2col_few_input_channels_match_reference),
                LENS_TEST(test_conv_im2col_few_input_channels_threads_match_reference),
+               LENS_TEST(test_conv_im2col_gathered_columns_match_reference),
+               LENS_TEST(test_conv_im2col_gathered_columns_threads_match_reference),
                LENS_TEST(test_conv2d_depthwise_direct_bands_on_threads_match_reference),
                LENS_TEST(test_conv2d_depthwise_direct_small_planes_match_reference),
                LENS_TEST(test_conv_im2col_few_input_channels_runtime_weights))

@@ -162,6 +162,89 @@ static void test_sgemm_threads_and_zero_sizes(void) {
   CHECK(lens_sgemm_workspace_bytes(0, 5, 5) == 0);
 }
 
+/* lens_sgemm_prepacked_gather: B handed over a panel at a time by a callback, which here
+ * reads a dense matrix and checks each request lies inside it. */
+typedef struct dense_panels {
+  const float *b;
+  int64_t n, k;
+  _Atomic int bad_requests;
+} dense_panels;
+
+static void gather_dense(const void *arg, int64_t j0, int64_t cols, int64_t p0, int64_t kc,
+                         int64_t ld, float *dst) {
+  dense_panels *d = (dense_panels *)arg;
+  if (j0 < 0 || cols < 1 || j0 + cols > d->n || p0 < 0 || kc < 1 || p0 + kc > d->k || ld < cols)
+    d->bad_requests++;
+  for (int64_t p = 0; p < kc; p++)
+    for (int64_t j = 0; j < ld; j++)
+      dst[p * ld + j] = j < cols && j0 + j < d->n && p0 + p < d->k ? d->b[(p0 + p) * d->n + j0 + j]
+                                                                  : 0.0f;
+}
+
+static bool check_gathered_case(int64_t m, int64_t n, int64_t k, bool bias_relu,
+                                lens_exec_ctx *ctx) {
+  float *a = malloc(sizeof(float) * (size_t)(m * k));
+  float *b = malloc(sizeof(float) * (size_t)(k * n));
+  float *bias = malloc(sizeof(float) * (size_t)m);
+  float *c = malloc(sizeof(float) * (size_t)(m * n));
+  float *packed = malloc(sizeof(float) * lens_sgemm_packed_a_floats(m, k));
+  fill_random(a, m * k, (uint32_t)(m * 5 + k));
+  fill_random(b, k * n, (uint32_t)(n * 11 + k));
+  fill_random(bias, m, 3);
+  for (int64_t i = 0; i < m * n; i++) c[i] = NAN; /* written, never read */
+  lens_sgemm_pack_a(false, m, k, a, k, packed);
+  lens_epilogue relu = {NULL, LENS_ACT_RELU, 0.0f, 0.0f};
+  lens_sgemm_epilogue epi = {bias, NULL, &relu};
+  dense_panels d = {b, n, k, 0};
+  lens_sgemm_prepacked_gather(ctx, m, n, k, packed, gather_dense, &d, c, n,
+                              bias_relu ? &epi : NULL);
+  bool ok = d.bad_requests == 0;
+  for (int64_t i = 0; i < m && ok; i++)
+    for (int64_t j = 0; j < n && ok; j++) {
+      double acc = bias_relu ? bias[i] : 0.0, mag = fabs(acc);
+      for (int64_t p = 0; p < k; p++) {
+        acc += (double)a[i * k + p] * b[p * n + j];
+        mag += fabs((double)a[i * k + p] * b[p * n + j]);
+      }
+      if (bias_relu && acc < 0.0) acc = 0.0;
+      if (!(fabs(c[i * n + j] - acc) <= 1e-5 * (mag + 1.0))) {
+        fprintf(stderr, "  gathered m=%lld n=%lld k=%lld isa=%s: C[%lld,%lld] = %g, expected %g\n",
+                (long long)m, (long long)n, (long long)k, lens_cpu_isa_name(lens_cpu_isa()),
+                (long long)i, (long long)j, c[i * n + j], acc);
+        ok = false;
+      }
+    }
+  free(a);
+  free(b);
+  free(bias);
+  free(c);
+  free(packed);
+  return ok;
+}
+
+/* Both splits (columns; rows when the columns are few), K past one block, 1-wide and
+ * part-width panels, on 1 to 3 threads at every ISA level. */
+static void test_sgemm_prepacked_gather_matches_naive(void) {
+  static const int64_t cases[][3] = {{1, 1, 1},    {9, 17, 7},    {67, 49, 300}, {8, 97, 33},
+                                     {203, 300, 70}, {64, 1, 257}, {33, 383, 65}, {517, 49, 40}};
+  int levels[3], n_levels = isa_levels(levels);
+  for (int threads = 1; threads <= 3; threads++) {
+    lens_threadpool *pool = NULL;
+    if (threads > 1) CHECK_OK(lens_threadpool_create(threads, &pool));
+    lens_exec_ctx ctx = {0};
+    ctx.pool = pool;
+    for (int li = 0; li < n_levels; li++) {
+      lens_cpu_force_isa(levels[li]);
+      for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int e = 0; e < 2; e++)
+          CHECK_MSG(check_gathered_case(cases[i][0], cases[i][1], cases[i][2], e == 1, &ctx),
+                    "case %zu, %d threads", i, threads);
+    }
+    lens_cpu_force_isa(-1);
+    lens_threadpool_free(pool);
+  }
+}
+
 /* The vector epilogue's Sigmoid against the operator's definition (expf): within a few ulp
  * over the whole range, 0 and 1 at the ends, NaN kept, for every tail length, with a bias
  * and a residual, at every ISA level. */
@@ -335,14 +418,17 @@ static void test_conv2d_im2col_sgemm_matches_reference(void) {
   lens_cpu_force_isa(-1);
 }
 
-static void test_conv2d_im2col_sgemm_threads_and_large_band(void) {
+/* On 3 threads: planes past their budget (8 MiB: 64 channels of 102 x 332 padded), whose
+ * columns are gathered from the input itself, strided and not; a 1x1 stride-1 product;
+ * a depthwise convolution as 32 groups. */
+static void test_conv2d_im2col_sgemm_threads_and_large_planes(void) {
   lens_threadpool *pool = NULL;
   CHECK_OK(lens_threadpool_create(3, &pool));
   lens_exec_ctx ctx = {0};
   ctx.pool = pool;
-  /* 64 channels of 3x3 over 40x300: the im2col columns exceed one band (8 MiB). */
   static const conv_case big[] = {
-      {1, 64, 40, 300, 24, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},
+      {1, 64, 100, 330, 8, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},
+      {1, 64, 199, 331, 6, 3, 3, 2, 1, 1, {1, 0, 1, 2}, true, NULL},
       {2, 32, 33, 35, 48, 1, 1, 1, 1, 1, {0, 0, 0, 0}, true, NULL},
       {1, 32, 20, 20, 32, 3, 3, 2, 1, 32, {1, 1, 1, 1}, true, NULL},
   };
@@ -518,6 +604,7 @@ static void test_registry_lists_the_sgemm_kernels(void) {
 }
 
 LENS_TEST_MAIN(LENS_TEST(test_cpu_force_isa_caps_and_restores),
+               LENS_TEST(test_sgemm_prepacked_gather_matches_naive),
                LENS_TEST(test_sgemm_matches_naive_on_awkward_sizes),
                LENS_TEST(test_sgemm_crosses_cache_blocks_all_transposes),
                LENS_TEST(test_sgemm_threads_and_zero_sizes),
@@ -525,7 +612,7 @@ LENS_TEST_MAIN(LENS_TEST(test_cpu_force_isa_caps_and_restores),
                LENS_TEST(test_threadpool_takes_over_a_busy_threads_tasks),
                LENS_TEST(test_epilogue_sigmoid_matches_definition),
                LENS_TEST(test_conv2d_im2col_sgemm_matches_reference),
-               LENS_TEST(test_conv2d_im2col_sgemm_threads_and_large_band),
+               LENS_TEST(test_conv2d_im2col_sgemm_threads_and_large_planes),
                LENS_TEST(test_conv2d_im2col_sgemm_declines_what_it_cannot_run),
                LENS_TEST(test_conv2d_depthwise_direct_matches_reference),
                LENS_TEST(test_gemm_sgemm_matches_reference),

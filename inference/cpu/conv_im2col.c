@@ -1,11 +1,17 @@
 /* conv2d_im2col_sgemm: 2-D convolution (any groups, strides, dilations, pads) as GEMMs.
  * For each (batch, group), the weights (Mg x Cg*kh*kw, packed once at session creation) are
- * multiplied with im2col columns of the input, built a band of output rows at a time into
- * the scratch buffer. A 1x1, stride-1, unpadded convolution multiplies the input directly.
- * Bias, a fused residual and activation are applied to each GEMM tile as it is finished.
- * With at most 4 input channels per group (image models' first layer), each thread takes a
- * share of the image: with AVX-512 it multiplies straight from stride-phase copies of the
- * input rows (no columns), otherwise from L2-sized chunks of columns. */
+ * multiplied with the input's im2col columns, which are never stored: the GEMM gathers each
+ * panel of them as it multiplies it (lens_sgemm_prepacked_gather), from stride-phase planes
+ * of the input built first (see planes_job), or from the input itself when the planes would
+ * exceed PLANES_BUDGET. A 1x1, stride-1, unpadded convolution multiplies the input directly,
+ * any other 1x1 its one plane. Against columns built in bands and then packed (9x the input
+ * for a 3x3 kernel, written and read back through memory): resnet50's 3x3 stride-2 layer at
+ * 56x56, 128 channels, 1.54 -> 1.38 ms on one thread, 0.96 -> 0.75 on two. Bias, a fused
+ * residual and activation are applied to each GEMM tile as it is finished. With at most 4
+ * input channels per group (image models' first layer), each thread takes a share of the
+ * image: with AVX-512 it multiplies straight from stride-phase copies of the input rows (no
+ * columns), otherwise from L2-sized chunks of columns. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,10 +25,13 @@
 #include "cpu/kernels.h"
 #include "ops/nn_common.h"
 
-/* Bytes of im2col columns built at a time. */
-#define IM2COL_BUDGET ((int64_t)8 << 20)
-/* Column elements below which a band is built on the calling thread only. */
-#define IM2COL_SERIAL ((int64_t)65536)
+/* Bytes of stride-phase planes at most (larger inputs are gathered from directly). */
+#define PLANES_BUDGET ((int64_t)8 << 20)
+/* Floats of zeros before and after the planes: the masked loads that gather from them
+ * start up to 15 floats before a run and end up to 15 after it. */
+#define PLANE_SLACK 16
+/* Plane floats below which the planes are built on the calling thread only. */
+#define PLANES_SERIAL ((int64_t)32768)
 
 /* Few input channels (the first layer of image models): a short GEMM depth, so the 8 MiB
  * bands above spend as long writing and re-reading columns from memory as multiplying
@@ -54,7 +63,19 @@ typedef struct conv_plan {
   int64_t in_hw, out_hw;
   bool direct;              /* 1x1, stride 1, no padding: the input is the GEMM's B */
   bool chunked;             /* few input channels: L2-sized chunks per thread */
-  int64_t band_rows;        /* output rows per im2col band */
+  /* The general path's stride-phase planes (see planes_job), when they fit the
+   * budget: rows and columns of a plane, floats of all the group's planes. */
+  bool planes;
+  int64_t plane_h, plane_w, planes_floats;
+  int64_t phases_h, phases_w; /* phases taken along each axis (see planes_job) */
+  int64_t row_stride;         /* floats from one plane row to the next */
+  int64_t channel_stride;     /* floats from one channel's phases to the next */
+  /* 1x1 (strided or padded): the one plane, channel-major, is the GEMM's B as the input is
+   * for a 1x1 stride-1 unpadded convolution. Multiplied in place like that input, it
+   * measured no slower than gathered, and faster at two threads (256 -> 512 channels from
+   * 56x56 at stride 2: 0.77 ms against 0.83); its build is split in channels, as the band
+   * path's columns were. */
+  bool subsample;
   int64_t chunk_cols, chunk_slots; /* chunked: columns per chunk, chunk buffers */
   int64_t phase_rows, phase_len;   /* phase path: input rows per band, floats per phase row */
   size_t slot_bytes;               /* chunked: bytes per thread's buffer, either path */
@@ -116,15 +137,30 @@ static lens_status *conv_plan_of(const lens_node *node, const lens_value *in, co
     p->chunk_slots = slots < CHUNK_SLOTS_MAX ? slots : CHUNK_SLOTS_MAX;
     p->col_bytes = p->slot_bytes * (size_t)p->chunk_slots;
   } else if (p->direct) {
-    p->band_rows = p->w.out[0];
     p->ws_bytes = lens_sgemm_workspace_bytes(p->mg, p->out_hw, p->kg);
   } else {
-    int64_t row_bytes = p->kg * ow * (int64_t)sizeof(float);
-    p->band_rows = IM2COL_BUDGET / (row_bytes > 0 ? row_bytes : 1);
-    if (p->band_rows < 1) p->band_rows = 1;
-    if (p->band_rows > p->w.out[0]) p->band_rows = p->w.out[0];
-    p->col_bytes = align64((size_t)(p->kg * p->band_rows * ow) * sizeof(float));
-    p->ws_bytes = lens_sgemm_workspace_bytes(p->mg, p->band_rows * ow, p->kg);
+    const lens_window *w = &p->w;
+    p->plane_h = w->out[0] + (w->kernel[0] - 1) * w->dilation[0] / w->stride[0];
+    p->plane_w = w->out[1] + (w->kernel[1] - 1) * w->dilation[1] / w->stride[1];
+    /* with dilation 1 the taps read the phases below the kernel's extent only (a 1x1
+     * stride-2 convolution one in four); otherwise all of them */
+    p->phases_h =
+        w->dilation[0] == 1 && w->kernel[0] < w->stride[0] ? w->kernel[0] : w->stride[0];
+    p->phases_w =
+        w->dilation[1] == 1 && w->kernel[1] < w->stride[1] ? w->kernel[1] : w->stride[1];
+    p->row_stride = p->cg * p->phases_h * p->phases_w * p->plane_w;
+    p->channel_stride = p->phases_h * p->phases_w * p->plane_w;
+    p->planes_floats = p->row_stride * p->plane_h;
+    p->subsample = w->kernel[0] == 1 && w->kernel[1] == 1;
+    if (p->subsample) {
+      p->row_stride = p->plane_w;
+      p->channel_stride = p->plane_h * p->plane_w;
+      p->ws_bytes = lens_sgemm_workspace_bytes(p->mg, p->out_hw, p->kg);
+    }
+    p->planes = p->kg > 0 && p->out_hw > 0 &&
+                (p->planes_floats + 2 * PLANE_SLACK) * (int64_t)sizeof(float) <= PLANES_BUDGET;
+    if (p->planes)
+      p->col_bytes = align64((size_t)(p->planes_floats + 2 * PLANE_SLACK) * sizeof(float));
   }
   p->ws_bytes = align64(p->ws_bytes);
   p->packed_bytes =
@@ -199,48 +235,6 @@ static size_t conv_scratch(const lens_node *node, const lens_value *in, const le
     return 0;
   }
   return p.col_bytes + p.ws_bytes + (in[1].data ? 0 : p.packed_bytes);
-}
-
-typedef struct im2col_job {
-  const conv_plan *p;
-  const float *x; /* the group's first input channel */
-  float *col;     /* kg x (rows * OW) */
-  int64_t oh0, rows;
-} im2col_job;
-
-/* Rows of the column matrix: one (channel, kernel row, kernel column) each. */
-static void im2col_rows(void *arg, size_t begin, size_t end) {
-  const im2col_job *j = arg;
-  const lens_window *w = &j->p->w;
-  int64_t kh = w->kernel[0], kw = w->kernel[1];
-  int64_t ih_n = w->in[0], iw_n = w->in[1], ow_n = w->out[1];
-  int64_t sh = w->stride[0], sw = w->stride[1];
-  for (size_t r = begin; r < end; r++) {
-    int64_t c = (int64_t)r / (kh * kw), ki = (int64_t)r / kw % kh, kj = (int64_t)r % kw;
-    const float *xc = j->x + c * j->p->in_hw;
-    float *dst = j->col + (int64_t)r * j->rows * ow_n;
-    /* Output columns [lo, hi) read inside the input row; the rest read padding. */
-    int64_t off = kj * w->dilation[1] - w->pad_begin[1];
-    int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-    int64_t hi = iw_n - 1 - off < 0 ? 0 : (iw_n - 1 - off) / sw + 1;
-    if (hi > ow_n) hi = ow_n;
-    if (lo > hi) lo = hi;
-    for (int64_t oh = j->oh0; oh < j->oh0 + j->rows; oh++, dst += ow_n) {
-      int64_t ih = oh * sh - w->pad_begin[0] + ki * w->dilation[0];
-      if (ih < 0 || ih >= ih_n) {
-        memset(dst, 0, (size_t)ow_n * sizeof *dst);
-        continue;
-      }
-      const float *src = xc + ih * iw_n + off;
-      for (int64_t ow = 0; ow < lo; ow++) dst[ow] = 0.0f;
-      if (sw == 1) {
-        memcpy(dst + lo, src + lo, (size_t)(hi - lo) * sizeof *dst);
-      } else {
-        for (int64_t ow = lo; ow < hi; ow++) dst[ow] = src[ow * sw];
-      }
-      for (int64_t ow = hi; ow < ow_n; ow++) dst[ow] = 0.0f;
-    }
-  }
 }
 
 /* dst[i] = src[i * 2] for i in [0, n): a stride-2 convolution's taps along a row. Scalar,
@@ -324,34 +318,308 @@ static void gather_segment(float *dst, const float *src_row, int64_t off, int64_
   for (int64_t i = b; i < n; i++) dst[i] = 0.0f;
 }
 
-/* Columns [q0, q1) of the whole image's column matrix (q = oh * OW + ow) into col
- * (kg x (q1 - q0), rows q1 - q0 apart). */
-static void im2col_span(const conv_plan *p, const float *x, float *col, int64_t q0,
-                        int64_t q1, gather2_fn g2) {
+/* Rows [r0, r1) and columns [q0, q1) of the group's column matrix (row r: channel, kernel
+ * row, kernel column; column q = oh * OW + ow) into dst, rows ld floats apart (ld >= q1 - q0,
+ * the columns past q1 - q0 zero). Output-row and kernel counters advance instead of being
+ * divided out per row: the GEMM calls this for every 48-column panel of every K block. */
+static void im2col_block(const conv_plan *p, const float *x, int64_t q0, int64_t q1,
+                         int64_t r0, int64_t r1, int64_t ld, float *dst, gather2_fn g2) {
   const lens_window *w = &p->w;
   int64_t kh = w->kernel[0], kw = w->kernel[1];
   int64_t ih_n = w->in[0], iw_n = w->in[1], ow_n = w->out[1];
-  int64_t sh = w->stride[0], sw = w->stride[1], ld = q1 - q0;
-  for (int64_t r = 0; r < p->kg; r++) {
-    int64_t c = r / (kh * kw), ki = r / kw % kh, kj = r % kw;
+  int64_t sh = w->stride[0], sw = w->stride[1];
+  int64_t oh_first = q0 / ow_n, ow_first = q0 % ow_n;
+  int64_t c = r0 / (kh * kw), ki = r0 / kw % kh, kj = r0 % kw;
+  for (int64_t r = r0; r < r1; r++) {
     const float *xc = x + c * p->in_hw;
-    float *dst = col + r * ld;
+    float *d = dst + (r - r0) * ld;
+    /* output columns [lo, hi) read inside the input row; the rest read padding */
     int64_t off = kj * w->dilation[1] - w->pad_begin[1];
     int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
     int64_t hi = iw_n - 1 - off < 0 ? 0 : (iw_n - 1 - off) / sw + 1;
     if (hi > ow_n) hi = ow_n;
     if (lo > hi) lo = hi;
-    for (int64_t q = q0; q < q1;) {
-      int64_t oh = q / ow_n, ow0 = q % ow_n;
+    int64_t ih = oh_first * sh - w->pad_begin[0] + ki * w->dilation[0];
+    for (int64_t q = q0, ow0 = ow_first; q < q1; ih += sh, ow0 = 0) {
       int64_t n = ow_n - ow0 < q1 - q ? ow_n - ow0 : q1 - q;
-      int64_t ih = oh * sh - w->pad_begin[0] + ki * w->dilation[0];
-      gather_segment(dst, ih >= 0 && ih < ih_n ? xc + ih * iw_n : NULL, off, sw, lo, hi, ow0,
-                     n, g2);
-      dst += n;
+      gather_segment(d, ih >= 0 && ih < ih_n ? xc + ih * iw_n : NULL, off, sw, lo, hi, ow0, n,
+                     g2);
+      d += n;
       q += n;
+    }
+    for (int64_t i = q1 - q0; i < ld; i++) dst[(r - r0) * ld + i] = 0.0f;
+    if (++kj == kw) {
+      kj = 0;
+      if (++ki == kh) {
+        ki = 0;
+        c++;
+      }
     }
   }
 }
+
+/* The group's columns as the GEMM's B, gathered a panel at a time (lens_sgemm_gather_b). */
+typedef struct gathered_cols {
+  const conv_plan *p;
+  const float *x; /* the group's first input channel */
+  gather2_fn gather2;
+} gathered_cols;
+
+static void gather_panel(const void *arg, int64_t j0, int64_t cols, int64_t p0, int64_t kc,
+                         int64_t ld, float *dst) {
+  const gathered_cols *g = arg;
+  im2col_block(g->p, g->x, j0, j0 + cols, p0, p0 + kc, ld, dst, g->gather2);
+}
+
+/* The general path splits each input channel once into stride phases of the zero-padded
+ * input: phase (a, b) holds padded rows a, a + sh, ... at padded columns b, b + sw, ....
+ * Tap (ki, kj) of output (oh, ow) is then element (oh + ki dh / sh, ow + kj dw / sw) of phase
+ * (ki dh % sh, kj dw % sw), so that every run of output columns along a row reads a
+ * contiguous run of one plane, padding included: the GEMM's panels are gathered by plain
+ * (masked) copies instead of strided gathers with bounds. Rows are outermost (row i of
+ * every channel's phases, then row i + 1, ...; each plane_w floats): the threads build and
+ * read contiguous bands of rows, as the GEMM's column split reads them, rather than
+ * interleaved pieces of every plane, whose shared cache lines cost more at two threads than
+ * the gather saves. A 1x1 kernel's one plane is laid out channel-major instead (see
+ * conv_plan's subsample). Strides: row_stride from a plane row to the next, channel_stride
+ * from a channel's phases to the next. */
+typedef void (*phase_row_fn)(const conv_plan *p, const float *row, float *dst);
+
+typedef struct planes_job {
+  const conv_plan *p;
+  const float *x; /* the group's first input channel */
+  float *planes;
+  phase_row_fn row;
+} planes_job;
+
+/* Row i of the phases (a, 0 .. phases_w - 1) of one channel, adjacent in dst, from input row
+ * `row` (the padded row a + i sh). */
+static void phase_row(const conv_plan *p, const float *row, float *dst) {
+  int64_t sw = p->w.stride[1], pw = p->plane_w, iw_n = p->w.in[1], pl = p->w.pad_begin[1];
+  for (int64_t b = 0; b < p->phases_w; b++, dst += pw) {
+    /* plane columns q whose input column q * sw + b - pl is inside the row */
+    int64_t lo = pl - b <= 0 ? 0 : (pl - b + sw - 1) / sw;
+    int64_t hi = iw_n - 1 + pl - b < 0 ? 0 : (iw_n - 1 + pl - b) / sw + 1;
+    if (hi > pw) hi = pw;
+    if (lo > hi) lo = hi;
+    const float *src = row + lo * sw + b - pl;
+    for (int64_t q = 0; q < lo; q++) dst[q] = 0.0f;
+    for (int64_t q = lo; q < hi; q++) dst[q] = src[(q - lo) * sw];
+    for (int64_t q = hi; q < pw; q++) dst[q] = 0.0f;
+  }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+/* Input columns col0 .. col0 + 15 of a row of iw_n, zero outside it. */
+__attribute__((target("avx512f"))) static inline __m512 row_load16(const float *row,
+                                                                   int64_t col0, int64_t iw_n) {
+  if (col0 >= 0 && col0 + 16 <= iw_n) return _mm512_loadu_ps(row + col0);
+  int64_t lo = col0 < 0 ? -col0 : 0, hi = iw_n - col0 < 16 ? iw_n - col0 : 16;
+  if (hi <= lo) return _mm512_setzero_ps();
+  unsigned m = ((1u << hi) - 1u) & ~((1u << lo) - 1u);
+  /* an address outside the row only for masked-off lanes: formed as an integer */
+  const float *at = (const float *)((uintptr_t)row + (uintptr_t)(col0 * (int64_t)sizeof(float)));
+  return _mm512_maskz_loadu_ps((__mmask16)m, at);
+}
+
+/* Strides 1 and 2 sixteen plane columns at a time: loads of the input columns they read
+ * (masked at the row's ends: the padding), split into the phases by permutes. A channel's
+ * row at a small plane is a single step, where a call per phase and span cost more than
+ * the copy (14x14 input at 512 channels: a fifth of the convolution). */
+__attribute__((target("avx512f"))) static void phase_row_avx512(const conv_plan *p,
+                                                                const float *row, float *dst) {
+  int64_t sw = p->w.stride[1], pw = p->plane_w, iw_n = p->w.in[1], pl = p->w.pad_begin[1];
+  if (sw > 2) {
+    phase_row(p, row, dst);
+    return;
+  }
+  for (int64_t q0 = 0; q0 < pw; q0 += 16) {
+    __mmask16 out = (__mmask16)(pw - q0 >= 16 ? 0xffffu : (1u << (pw - q0)) - 1u);
+    int64_t col0 = q0 * sw - pl;
+    __m512 lo = row_load16(row, col0, iw_n);
+    if (sw == 1) {
+      _mm512_mask_storeu_ps(dst + q0, out, lo);
+      continue;
+    }
+    __m512 hi = row_load16(row, col0 + 16, iw_n);
+    /* phase b of plane column q0 + t is input column col0 + 2 t + b: lane 2 t + b */
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    for (int64_t b = 0; b < p->phases_w; b++)
+      _mm512_mask_storeu_ps(dst + b * pw + q0, out,
+                            _mm512_permutex2var_ps(
+                                lo, _mm512_add_epi32(even, _mm512_set1_epi32((int)b)), hi));
+  }
+}
+#endif
+
+static phase_row_fn phase_row_select(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (lens_cpu_isa() == LENS_CPU_ISA_AVX512) return phase_row_avx512;
+#endif
+  return phase_row;
+}
+
+/* Plane row i of channel c's phases. */
+static void build_phase_row(const planes_job *j, int64_t i, int64_t c) {
+  const conv_plan *p = j->p;
+  const lens_window *w = &p->w;
+  int64_t row_floats = p->phases_w * p->plane_w;
+  float *dst = j->planes + i * p->row_stride + c * p->channel_stride;
+  for (int64_t a = 0; a < p->phases_h; a++, dst += row_floats) {
+    int64_t ih = a + i * w->stride[0] - w->pad_begin[0];
+    if (ih < 0 || ih >= w->in[0]) {
+      memset(dst, 0, (size_t)row_floats * sizeof *dst);
+      continue;
+    }
+    j->row(p, j->x + (c * w->in[0] + ih) * w->in[1], dst);
+  }
+}
+
+/* Plane rows [begin, end), every channel: for a GEMM split in columns, so that each thread
+ * builds the rows its columns read. Channel by channel, so that the input is read in
+ * order (across channels first, the reads are a plane apart and the prefetchers, which
+ * stop at page boundaries, miss them: a 1x1 stride-2 convolution from 14x14 at 1024
+ * channels spent 9% building instead of 1%). */
+static void build_plane_rows(void *arg, size_t begin, size_t end) {
+  const planes_job *j = arg;
+  for (int64_t c = 0; c < j->p->cg; c++)
+    for (int64_t i = (int64_t)begin; i < (int64_t)end; i++) build_phase_row(j, i, c);
+}
+
+/* Channels [begin, end), every row: for a GEMM split in rows (small planes), where every
+ * thread reads all of B anyway, so that each reads the input channels the layer before it
+ * wrote (also split in rows, mostly) rather than half the other core's. */
+static void build_plane_channels(void *arg, size_t begin, size_t end) {
+  const planes_job *j = arg;
+  for (int64_t c = (int64_t)begin; c < (int64_t)end; c++)
+    for (int64_t i = 0; i < j->p->plane_h; i++) build_phase_row(j, i, c);
+}
+
+/* The planes as the GEMM's B (lens_sgemm_gather_b). */
+typedef struct plane_cols {
+  const conv_plan *p;
+  const float *planes;
+} plane_cols;
+
+/* Offsets from the planes' start of each tap (ki, kj) of channel 0 at output (0, 0), in
+ * taps[ki * kw + kj]; channel c adds c * channel_stride. False when there are more taps than
+ * TAPS_MAX (then tap_offset computes each). */
+#define TAPS_MAX 64
+static inline int64_t tap_offset(const conv_plan *p, int64_t ki, int64_t kj) {
+  const lens_window *w = &p->w;
+  int64_t sh = w->stride[0], sw = w->stride[1];
+  int64_t dy = ki * w->dilation[0], dx = kj * w->dilation[1];
+  return dy / sh * p->row_stride + (dy % sh * p->phases_w + dx % sw) * p->plane_w + dx / sw;
+}
+
+static bool tap_offsets(const conv_plan *p, int64_t taps[TAPS_MAX]) {
+  int64_t kh = p->w.kernel[0], kw = p->w.kernel[1];
+  if (kh * kw > TAPS_MAX) return false;
+  for (int64_t ki = 0; ki < kh; ki++)
+    for (int64_t kj = 0; kj < kw; kj++) taps[ki * kw + kj] = tap_offset(p, ki, kj);
+  return true;
+}
+
+/* Row p0 + r's first tap: the offset of its channel plus its tap's. */
+static inline int64_t row_offset(const conv_plan *p, const int64_t *taps, bool tabled,
+                                 int64_t c, int64_t ki, int64_t kj) {
+  int64_t channel = c * p->channel_stride;
+  return channel + (tabled ? taps[ki * p->w.kernel[1] + kj] : tap_offset(p, ki, kj));
+}
+
+static void gather_planes_panel(const void *arg, int64_t j0, int64_t cols, int64_t p0,
+                                int64_t kc, int64_t ld, float *dst) {
+  const plane_cols *g = arg;
+  const conv_plan *p = g->p;
+  int64_t kh = p->w.kernel[0], kw = p->w.kernel[1], ow_n = p->w.out[1];
+  int64_t oh0 = j0 / ow_n, ow0 = j0 % ow_n;
+  int64_t row_stride = p->row_stride;
+  int64_t taps[TAPS_MAX];
+  bool tabled = tap_offsets(p, taps);
+  int64_t c = p0 / (kh * kw), ki = p0 / kw % kh, kj = p0 % kw;
+  for (int64_t r = 0; r < kc; r++) {
+    const float *base = g->planes + row_offset(p, taps, tabled, c, ki, kj);
+    float *d = dst + r * ld;
+    for (int64_t q = 0, oh = oh0, o = ow0; q < cols; oh++, o = 0) {
+      int64_t n = ow_n - o < cols - q ? ow_n - o : cols - q;
+      memcpy(d + q, base + oh * row_stride + o, (size_t)n * sizeof *d);
+      q += n;
+    }
+    for (int64_t q = cols; q < ld; q++) d[q] = 0.0f;
+    if (++kj == kw) {
+      kj = 0;
+      if (++ki == kh) {
+        ki = 0;
+        c++;
+      }
+    }
+  }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+/* The same with masked loads: the runs of output columns a panel crosses are the same for
+ * each of its rows, so they are turned once into a list of (vector, offset, lane mask)
+ * loads, and each row is a few merging loads and full stores. */
+#define PANEL_LOADS_MAX 160
+__attribute__((target("avx512f"))) static void gather_planes_panel_avx512(
+    const void *arg, int64_t j0, int64_t cols, int64_t p0, int64_t kc, int64_t ld,
+    float *dst) {
+  const plane_cols *g = arg;
+  const conv_plan *p = g->p;
+  int64_t kh = p->w.kernel[0], kw = p->w.kernel[1], ow_n = p->w.out[1];
+  int64_t vecs = ld / 16;
+  int64_t row_stride = p->row_stride;
+  if (ld % 16 != 0 || vecs * 16 + vecs > PANEL_LOADS_MAX) {
+    gather_planes_panel(arg, j0, cols, p0, kc, ld, dst);
+    return;
+  }
+  int32_t off[PANEL_LOADS_MAX];
+  __mmask16 mask[PANEL_LOADS_MAX];
+  int first[PANEL_LOADS_MAX / 16 + 2];
+  int loads = 0;
+  /* column q of the panel reads plane offset run_start + (q - q_start) of its run */
+  int64_t oh = j0 / ow_n, o = j0 % ow_n, q = 0;
+  for (int64_t v = 0; v < vecs; v++) {
+    first[v] = loads;
+    int64_t v_end = (v + 1) * 16 < cols ? (v + 1) * 16 : cols;
+    while (q < v_end) {
+      int64_t n = ow_n - o < v_end - q ? ow_n - o : v_end - q;
+      off[loads] = (int32_t)(oh * row_stride + o - (q - v * 16));
+      mask[loads] = (__mmask16)(((1u << n) - 1u) << (q - v * 16));
+      loads++;
+      q += n;
+      o += n;
+      if (o == ow_n) {
+        o = 0;
+        oh++;
+      }
+    }
+  }
+  first[vecs] = loads;
+  int64_t taps[TAPS_MAX];
+  bool tabled = tap_offsets(p, taps);
+  int64_t c = p0 / (kh * kw), ki = p0 / kw % kh, kj = p0 % kw;
+  for (int64_t r = 0; r < kc; r++) {
+    const float *base = g->planes + row_offset(p, taps, tabled, c, ki, kj);
+    float *d = dst + r * ld;
+    for (int64_t v = 0; v < vecs; v++) {
+      /* zeroing loads ORed together: merging loads would chain each on the last */
+      __m512i x = _mm512_setzero_si512();
+      for (int l = first[v]; l < first[v + 1]; l++)
+        x = _mm512_or_si512(x, _mm512_castps_si512(_mm512_maskz_loadu_ps(mask[l], base + off[l])));
+      _mm512_storeu_si512(d + v * 16, x);
+    }
+    if (++kj == kw) {
+      kj = 0;
+      if (++ki == kh) {
+        ki = 0;
+        c++;
+      }
+    }
+  }
+}
+#endif
 
 typedef struct chunk_job {
   const conv_plan *p;
@@ -377,7 +645,7 @@ static void chunk_part(void *arg, size_t begin, size_t end) {
     float *col = (float *)(j->col + part * j->slot_bytes);
     for (int64_t q0 = a; q0 < b; q0 += p->chunk_cols) {
       int64_t n = b - q0 < p->chunk_cols ? b - q0 : p->chunk_cols;
-      im2col_span(p, j->x, col, q0, q0 + n, j->gather2);
+      im2col_block(p, j->x, q0, q0 + n, 0, p->kg, n, col, j->gather2);
       lens_sgemm_epilogue band;
       if (j->epi) {
         band = *j->epi;
@@ -599,7 +867,6 @@ static lens_status *conv_compute_kernel(const lens_node *node, const lens_value 
   const float *x = in[0].data, *bias = lens_node_has_input(node, in, 2) ? in[2].data : NULL;
   const lens_epilogue *ep = lens_exec_epilogue(ctx);
   float *y = out[0].data;
-  int64_t ow = p.w.out[1];
   for (int64_t n = 0; n < p.batch; n++) {
     for (int64_t g = 0; g < p.group; g++) {
       const float *xg = x + (n * p.c_in + g * p.cg) * p.in_hw;
@@ -631,19 +898,32 @@ static lens_status *conv_compute_kernel(const lens_node *node, const lens_value 
                                       p.out_hw, ws, epi_or_null);
         continue;
       }
-      for (int64_t oh0 = 0; oh0 < p.w.out[0]; oh0 += p.band_rows) {
-        int64_t rows = p.w.out[0] - oh0 < p.band_rows ? p.w.out[0] - oh0 : p.band_rows;
-        int64_t cols = rows * ow;
-        im2col_job job = {&p, xg, col, oh0, rows};
-        /* a small band costs less to copy than to hand to the other threads */
-        if (p.kg * cols < IM2COL_SERIAL) im2col_rows(&job, 0, (size_t)p.kg);
-        else lens_parallel_for(ctx, (size_t)p.kg, im2col_rows, &job);
-        lens_sgemm_epilogue band = epi;
-        if (band.residual) band.residual += oh0 * ow;
-        lens_sgemm_prepacked_epilogue(ctx, false, p.mg, cols, p.kg, wg, col, cols,
-                                      yg + oh0 * ow, p.out_hw, ws,
-                                      epi_or_null ? &band : NULL);
+      if (p.planes) {
+        float *planes = col + PLANE_SLACK;
+        planes_job pj = {&p, xg, planes, phase_row_select()};
+        if (p.planes_floats < PLANES_SERIAL)
+          build_plane_rows(&pj, 0, (size_t)p.plane_h);
+        else if (p.subsample || lens_sgemm_splits_rows(lens_exec_threads(ctx), p.mg, p.out_hw))
+          lens_parallel_for(ctx, (size_t)p.cg, build_plane_channels, &pj);
+        else
+          lens_parallel_for(ctx, (size_t)p.plane_h, build_plane_rows, &pj);
+        if (p.subsample) {
+          lens_sgemm_prepacked_epilogue(ctx, false, p.mg, p.out_hw, p.kg, wg, planes, p.out_hw,
+                                        yg, p.out_hw, ws, epi_or_null);
+          continue;
+        }
+        plane_cols pc = {&p, planes};
+        lens_sgemm_gather_b fn = gather_planes_panel;
+#if defined(__x86_64__) || defined(__i386__)
+        if (lens_cpu_isa() == LENS_CPU_ISA_AVX512) fn = gather_planes_panel_avx512;
+#endif
+        lens_sgemm_prepacked_gather(ctx, p.mg, p.out_hw, p.kg, wg, fn, &pc, yg, p.out_hw,
+                                    epi_or_null);
+        continue;
       }
+      gathered_cols cols = {&p, xg, gather2_select()};
+      lens_sgemm_prepacked_gather(ctx, p.mg, p.out_hw, p.kg, wg, gather_panel, &cols, yg,
+                                  p.out_hw, epi_or_null);
     }
   }
   return NULL;

@@ -338,6 +338,8 @@ typedef struct sgemm_run {
   int64_t task_cols;  /* columns of C per task (a multiple of NR) */
   int64_t tasks_m;
   bool b_in_place; /* full panels of B are read where they are, not packed */
+  lens_sgemm_gather_b gather_b; /* B is never stored: its panels are gathered, or NULL */
+  const void *gather_arg;
   const lens_sgemm_epilogue *epi; /* applied to each tile after the last K block */
   lens_cpu_epilogue_fn epi_fn;
   tail_fn tail; /* a last panel of at most TAIL_MAX_COLS columns */
@@ -611,7 +613,9 @@ static void gemm_range(const sgemm_run *r, int64_t i0, int64_t i1, int64_t j0, i
       int cols = (int)min64(nr, j1 - j);
       const float *pb = bbuf;
       int64_t ldpb = nr;
-      if (r->b_in_place && cols == nr) {
+      if (r->gather_b) {
+        r->gather_b(r->gather_arg, j, cols, pc, kc, nr, bbuf);
+      } else if (r->b_in_place && cols == nr) {
         pb = r->b + pc * r->ldb + j;
         ldpb = r->ldb;
       } else {
@@ -672,13 +676,18 @@ static bool sgemm_split(lens_exec_ctx *ctx, sgemm_run *r) {
   int threads = ctx ? lens_exec_threads(ctx) : 1;
   if (threads <= 1 || r->m <= 0 || r->n <= 0 || r->k <= 0) return false;
   if ((double)r->m * (double)r->n * (double)r->k < SPLIT_MIN_MACS) return false;
-  r->b_in_place = read_b_in_place(r->trans_b, r->m, r->k, r->ldb);
+  r->b_in_place = !r->gather_b && read_b_in_place(r->trans_b, r->m, r->k, r->ldb);
   int64_t unit = r->isa->narrow_nr, panels_m = (r->m + MR - 1) / MR;
-  split_job s = {r, threads, false};
-  if ((r->n + unit - 1) / unit < threads) {
-    if (panels_m < threads) return false;
-    s.by_rows = true;
-  }
+  if ((r->n + unit - 1) / unit < threads && panels_m < threads) return false;
+  split_job s = {r, threads, lens_sgemm_splits_rows(threads, r->m, r->n)};
+  lens_parallel_for(ctx, (size_t)threads, split_part, &s);
+  return true;
+}
+
+bool lens_sgemm_splits_rows(int threads, int64_t m, int64_t n) {
+  int64_t unit = current_impl()->narrow_nr, panels_m = (m + MR - 1) / MR;
+  if (threads <= 1) return false;
+  if ((n + unit - 1) / unit < threads) return true;
   /* Column parts under 8 cache lines of each output row (a 14x14 plane's 98 floats at two
    * threads): the threads' lines of every plane interleave, which in the shared machines'
    * slow states costs more than reading the other core's half of B (bench/
@@ -687,9 +696,7 @@ static bool sgemm_split(lens_exec_ctx *ctx, sgemm_run *r) {
    * win (0.43 against 0.81), so the limit stays below a 16x16 plane. Narrower products
    * gain twice: a 7x7 plane's 49 columns split in columns would run part-width panels
    * (32 + 17 lanes of 64), in rows each thread runs 48 and a tail. */
-  if (r->n < 128 * (int64_t)threads && panels_m >= 2 * threads) s.by_rows = true;
-  lens_parallel_for(ctx, (size_t)threads, split_part, &s);
-  return true;
+  return n < 128 * (int64_t)threads && panels_m >= 2 * threads;
 }
 
 void lens_sgemm_prepacked_range(bool trans_b, int64_t m, int64_t n, int64_t k,
@@ -774,4 +781,23 @@ void lens_sgemm_prepacked_epilogue(lens_exec_ctx *ctx, bool trans_b, int64_t m, 
   }
   if (sgemm_split(ctx, &r)) return;
   sgemm_blocked(ctx, &r, workspace);
+}
+
+void lens_sgemm_prepacked_gather(lens_exec_ctx *ctx, int64_t m, int64_t n, int64_t k,
+                                 const float *packed_a, lens_sgemm_gather_b gather_b,
+                                 const void *gather_arg, float *c, int64_t ldc,
+                                 const lens_sgemm_epilogue *epilogue) {
+  if (m <= 0 || n <= 0 || k <= 0) return;
+  sgemm_run r = {
+      .isa = current_impl(),
+      .tail = current_tail(),
+      .m = m, .n = n, .k = k,
+      .alpha = 1.0f, .beta = 0.0f,
+      .packed_a = packed_a, .ldc = ldc, .c = c,
+      .epi = epilogue,
+      .epi_fn = lens_cpu_epilogue_select(),
+      .gather_b = gather_b, .gather_arg = gather_arg,
+  };
+  if (sgemm_split(ctx, &r)) return;
+  gemm_range(&r, 0, m, 0, n);
 }

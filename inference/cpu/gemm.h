@@ -71,4 +71,21 @@ void lens_sgemm_prepacked_range(bool trans_b, int64_t m, int64_t n, int64_t k,
                                 int64_t ldc, int64_t i0, int64_t i1, int64_t j0, int64_t j1,
                                 const lens_sgemm_epilogue *epilogue);
 
+/* Whether a prepacked product of m x n on that many threads splits C in rows (each thread
+ * reading all of B) rather than in columns: for kernels that prepare B for it. */
+bool lens_sgemm_splits_rows(int threads, int64_t m, int64_t n);
+
+/* Columns [j0, j0 + cols) of rows [p0, p0 + kc) of a B that is never stored whole (a
+ * convolution's im2col columns) into dst, rows ld floats apart, columns cols .. ld - 1 zero.
+ * Called on every thread of the product, for its own columns. */
+typedef void (*lens_sgemm_gather_b)(const void *arg, int64_t j0, int64_t cols, int64_t p0,
+                                    int64_t kc, int64_t ld, float *dst);
+
+/* lens_sgemm_prepacked_epilogue with B gathered panel by panel as the product needs it (k
+ * > 0; no workspace: the panels are on each thread's stack). */
+void lens_sgemm_prepacked_gather(lens_exec_ctx *ctx, int64_t m, int64_t n, int64_t k,
+                                 const float *packed_a, lens_sgemm_gather_b gather_b,
+                                 const void *gather_arg, float *c, int64_t ldc,
+                                 const lens_sgemm_epilogue *epilogue);
+
 #endif
