@@ -59,12 +59,14 @@ static void test_conv3x3_winograd_f4_small_planes_match_reference(void) {
               WINOGRAD_F4_TOLERANCE);
 }
 
-/* Where im2col measured faster: fewer than 36 outputs, 1024 channels on 7x7, and too few
- * channels. (supports reads the weights' shape, not the weights.) */
+/* Where im2col measured faster: fewer than 36 outputs, 512 and 1024 channels on 7x7 (weights
+ * streamed from memory), and too few channels. (supports reads the weights' shape, not the
+ * weights.) */
 static void test_conv3x3_winograd_f4_declines_tiny_planes(void) {
   const lens_kernel *k = find_kernel("conv3x3_winograd_f4");
   CHECK(k != NULL);
-  static const int64_t shapes[][3] = {{256, 5, 5}, {64, 4, 8}, {1024, 7, 7}, {8, 13, 13}};
+  static const int64_t shapes[][3] = {{256, 5, 5}, {64, 4, 8}, {1024, 7, 7}, {512, 7, 7},
+                                      {8, 13, 13}};
   static float w[1];
   for (size_t i = 0; k && i < sizeof shapes / sizeof shapes[0]; i++) {
     int64_t xd[4] = {1, shapes[i][0], shapes[i][1], shapes[i][2]};
