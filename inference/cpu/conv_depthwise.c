@@ -34,6 +34,7 @@
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
 #include "cpu/mask16.h"
+#include "cpu/prefetch.h"
 #include "ops/nn_common.h"
 
 /* Floats of the padded band buffer (on each thread's stack; fits in L1). */
@@ -61,6 +62,10 @@ struct dw_job {
   int64_t groups;        /* full groups of vl channels per image */
   int64_t first_channel; /* the plane path takes output channels from here on */
   int parts;             /* threads split each plane into bands of rows (1: whole planes) */
+  /* with threads, each plane's output lines are asked for, to write, while the one before
+   * it is computed (see prefetch_c in gemm.c): mobilenet_v2 at two threads 3.2-3.8%, ssdlite
+   * 3.4% faster */
+  bool prefetch_out;
 };
 
 /* Padded geometry for vector length vl: Lp per phase, output rows per band (0: too wide). */
@@ -792,7 +797,13 @@ static void dw_plane(const dw_job *j, int64_t q, int64_t oh_begin, int64_t oh_en
 
 static void dw_planes(void *arg, size_t begin, size_t end) {
   const dw_job *j = arg;
-  for (size_t q = begin; q < end; q++) dw_plane(j, (int64_t)q, 0, j->w.out[0]);
+  int64_t out_hw = j->w.out[0] * j->w.out[1];
+  if (j->prefetch_out) lens_prefetch_for_write(j->y + (int64_t)begin * out_hw, out_hw);
+  for (size_t q = begin; q < end; q++) {
+    if (j->prefetch_out && q + 1 < end)
+      lens_prefetch_for_write(j->y + (int64_t)(q + 1) * out_hw, out_hw);
+    dw_plane(j, (int64_t)q, 0, j->w.out[0]);
+  }
 }
 
 /* The rows of a plane nearest to the positions part takes in a GEMM's column split. */
@@ -824,6 +835,7 @@ static lens_status *dw_compute(const lens_node *node, const lens_value *in, lens
   job.ep = lens_cpu_epilogue_is_empty(lens_exec_epilogue(ctx)) ? NULL : lens_exec_epilogue(ctx);
   job.epi = lens_cpu_epilogue_select();
   choose_plane_fn(&job);
+  job.prefetch_out = lens_exec_threads(ctx) > 1;
   int64_t batch = in[0].dims[0], work = batch * job.m_out * job.w.out[0] * job.w.out[1];
   bool serial = work < 16384;
   if (job.groups > 0) {

@@ -12,6 +12,7 @@
 #include "cpu/gemm.h"
 
 #include "cpu/epilogue.h"
+#include "cpu/prefetch.h"
 
 #include <string.h>
 
@@ -340,6 +341,13 @@ typedef struct sgemm_run {
   bool b_in_place; /* full panels of B are read where they are, not packed */
   lens_sgemm_gather_b gather_b; /* B is never stored: its panels are gathered, or NULL */
   const void *gather_arg;
+  /* The next tile's lines of C are asked for, to write, while a tile of the last K block is
+   * multiplied. With threads, C's memory was last written by whichever core the arena's
+   * previous tenant ran on, and a store to the other core's line waits for it; asked for
+   * early, it arrives during the products. Two threads (envab, in one process): squeezenet
+   * 3.7%, mobilenet_v2 3.1%, resnet50 0.7% faster; one thread: no change (its lines are its
+   * own), so only split products do it. */
+  bool prefetch_c;
   const lens_sgemm_epilogue *epi; /* applied to each tile after the last K block */
   lens_cpu_epilogue_fn epi_fn;
   tail_fn tail; /* a last panel of at most TAIL_MAX_COLS columns */
@@ -607,7 +615,8 @@ static void gemm_range(const sgemm_run *r, int64_t i0, int64_t i1, int64_t j0, i
   for (int64_t pc = 0; pc < r->k; pc += KC) {
     int64_t kc = min64(KC, r->k - pc);
     float beta = pc == 0 ? r->beta : 1.0f;
-    const lens_sgemm_epilogue *epi = pc + kc >= r->k ? r->epi : NULL;
+    bool last_block = pc + kc >= r->k;
+    const lens_sgemm_epilogue *epi = last_block ? r->epi : NULL;
     const float *a_blk = r->packed_a + m_r * pc;
     for (int64_t j = j0; j < j1; j += nr) {
       int cols = (int)min64(nr, j1 - j);
@@ -631,6 +640,9 @@ static void gemm_range(const sgemm_run *r, int64_t i0, int64_t i1, int64_t j0, i
       for (int64_t i = i0; i < i1; i += MR) {
         int rows = (int)min64(MR, i1 - i);
         float *c = r->c + i * r->ldc + j;
+        if (r->prefetch_c && last_block && i + MR < i1)
+          for (int q = 0; q < MR && i + MR + q < i1; q++)
+            lens_prefetch_for_write(c + (MR + q) * r->ldc, cols);
         run_tile(ukr, width, kc, a_blk + i * kc, pb, ldpb, c, r->ldc, rows, cols, r->alpha,
                  beta, epi, r->epi_fn, i, j);
       }
@@ -680,6 +692,7 @@ static bool sgemm_split(lens_exec_ctx *ctx, sgemm_run *r) {
   int64_t unit = r->isa->narrow_nr, panels_m = (r->m + MR - 1) / MR;
   if ((r->n + unit - 1) / unit < threads && panels_m < threads) return false;
   split_job s = {r, threads, lens_sgemm_splits_rows(threads, r->m, r->n)};
+  r->prefetch_c = true;
   lens_parallel_for(ctx, (size_t)threads, split_part, &s);
   return true;
 }
