@@ -318,19 +318,67 @@ static void gather_segment(float *dst, const float *src_row, int64_t off, int64_
   for (int64_t i = b; i < n; i++) dst[i] = 0.0f;
 }
 
+/* Offset from the planes' start of tap (ki, kj) of channel 0 at output (0, 0); channel c
+ * adds c * channel_stride. */
+static inline int64_t tap_offset(const conv_plan *p, int64_t ki, int64_t kj) {
+  const lens_window *w = &p->w;
+  int64_t sh = w->stride[0], sw = w->stride[1];
+  int64_t dy = ki * w->dilation[0], dx = kj * w->dilation[1];
+  return dy / sh * p->row_stride + (dy % sh * p->phases_w + dx % sw) * p->plane_w + dx / sw;
+}
+
+/* Rows of the column matrix one after another (row r: channel r / (kh kw), kernel row, kernel
+ * column), counted up rather than divided out per row, with the offset of each row's first
+ * tap in the stride-phase planes (see planes_job). The tap offsets are tabled for kernels of
+ * up to TAPS_MAX taps, to keep the divisions out of the rows. */
+#define TAPS_MAX 64
+typedef struct tap_cursor {
+  const conv_plan *p;
+  int64_t c, ki, kj;
+  bool tabled;
+  int64_t taps[TAPS_MAX]; /* taps[ki * kw + kj] when tabled */
+} tap_cursor;
+
+static void tap_cursor_start(tap_cursor *t, const conv_plan *p, int64_t r0, bool table) {
+  int64_t kh = p->w.kernel[0], kw = p->w.kernel[1];
+  t->p = p;
+  t->c = r0 / (kh * kw);
+  t->ki = r0 / kw % kh;
+  t->kj = r0 % kw;
+  t->tabled = table && kh * kw <= TAPS_MAX;
+  if (t->tabled)
+    for (int64_t ki = 0; ki < kh; ki++)
+      for (int64_t kj = 0; kj < kw; kj++) t->taps[ki * kw + kj] = tap_offset(p, ki, kj);
+}
+
+static inline int64_t tap_cursor_offset(const tap_cursor *t) {
+  const conv_plan *p = t->p;
+  return t->c * p->channel_stride +
+         (t->tabled ? t->taps[t->ki * p->w.kernel[1] + t->kj] : tap_offset(p, t->ki, t->kj));
+}
+
+static inline void tap_cursor_next(tap_cursor *t) {
+  if (++t->kj < t->p->w.kernel[1]) return;
+  t->kj = 0;
+  if (++t->ki < t->p->w.kernel[0]) return;
+  t->ki = 0;
+  t->c++;
+}
+
 /* Rows [r0, r1) and columns [q0, q1) of the group's column matrix (row r: channel, kernel
  * row, kernel column; column q = oh * OW + ow) into dst, rows ld floats apart (ld >= q1 - q0,
  * the columns past q1 - q0 zero). Output-row and kernel counters advance instead of being
- * divided out per row: the GEMM calls this for every 48-column panel of every K block. */
+ * divided out per row: the GEMM calls this for every panel of every K block. */
 static void im2col_block(const conv_plan *p, const float *x, int64_t q0, int64_t q1,
                          int64_t r0, int64_t r1, int64_t ld, float *dst, gather2_fn g2) {
   const lens_window *w = &p->w;
-  int64_t kh = w->kernel[0], kw = w->kernel[1];
   int64_t ih_n = w->in[0], iw_n = w->in[1], ow_n = w->out[1];
   int64_t sh = w->stride[0], sw = w->stride[1];
   int64_t oh_first = q0 / ow_n, ow_first = q0 % ow_n;
-  int64_t c = r0 / (kh * kw), ki = r0 / kw % kh, kj = r0 % kw;
-  for (int64_t r = r0; r < r1; r++) {
+  tap_cursor t;
+  tap_cursor_start(&t, p, r0, false);
+  for (int64_t r = r0; r < r1; r++, tap_cursor_next(&t)) {
+    int64_t c = t.c, ki = t.ki, kj = t.kj;
     const float *xc = x + c * p->in_hw;
     float *d = dst + (r - r0) * ld;
     /* output columns [lo, hi) read inside the input row; the rest read padding */
@@ -348,13 +396,6 @@ static void im2col_block(const conv_plan *p, const float *x, int64_t q0, int64_t
       q += n;
     }
     for (int64_t i = q1 - q0; i < ld; i++) dst[(r - r0) * ld + i] = 0.0f;
-    if (++kj == kw) {
-      kj = 0;
-      if (++ki == kh) {
-        ki = 0;
-        c++;
-      }
-    }
   }
 }
 
@@ -502,58 +543,22 @@ typedef struct plane_cols {
   const float *planes;
 } plane_cols;
 
-/* Offsets from the planes' start of each tap (ki, kj) of channel 0 at output (0, 0), in
- * taps[ki * kw + kj]; channel c adds c * channel_stride. False when there are more taps than
- * TAPS_MAX (then tap_offset computes each). */
-#define TAPS_MAX 64
-static inline int64_t tap_offset(const conv_plan *p, int64_t ki, int64_t kj) {
-  const lens_window *w = &p->w;
-  int64_t sh = w->stride[0], sw = w->stride[1];
-  int64_t dy = ki * w->dilation[0], dx = kj * w->dilation[1];
-  return dy / sh * p->row_stride + (dy % sh * p->phases_w + dx % sw) * p->plane_w + dx / sw;
-}
-
-static bool tap_offsets(const conv_plan *p, int64_t taps[TAPS_MAX]) {
-  int64_t kh = p->w.kernel[0], kw = p->w.kernel[1];
-  if (kh * kw > TAPS_MAX) return false;
-  for (int64_t ki = 0; ki < kh; ki++)
-    for (int64_t kj = 0; kj < kw; kj++) taps[ki * kw + kj] = tap_offset(p, ki, kj);
-  return true;
-}
-
-/* Row p0 + r's first tap: the offset of its channel plus its tap's. */
-static inline int64_t row_offset(const conv_plan *p, const int64_t *taps, bool tabled,
-                                 int64_t c, int64_t ki, int64_t kj) {
-  int64_t channel = c * p->channel_stride;
-  return channel + (tabled ? taps[ki * p->w.kernel[1] + kj] : tap_offset(p, ki, kj));
-}
-
 static void gather_planes_panel(const void *arg, int64_t j0, int64_t cols, int64_t p0,
                                 int64_t kc, int64_t ld, float *dst) {
   const plane_cols *g = arg;
   const conv_plan *p = g->p;
-  int64_t kh = p->w.kernel[0], kw = p->w.kernel[1], ow_n = p->w.out[1];
-  int64_t oh0 = j0 / ow_n, ow0 = j0 % ow_n;
-  int64_t row_stride = p->row_stride;
-  int64_t taps[TAPS_MAX];
-  bool tabled = tap_offsets(p, taps);
-  int64_t c = p0 / (kh * kw), ki = p0 / kw % kh, kj = p0 % kw;
-  for (int64_t r = 0; r < kc; r++) {
-    const float *base = g->planes + row_offset(p, taps, tabled, c, ki, kj);
+  int64_t ow_n = p->w.out[1], oh0 = j0 / ow_n, ow0 = j0 % ow_n;
+  tap_cursor t;
+  tap_cursor_start(&t, p, p0, true);
+  for (int64_t r = 0; r < kc; r++, tap_cursor_next(&t)) {
+    const float *base = g->planes + tap_cursor_offset(&t);
     float *d = dst + r * ld;
     for (int64_t q = 0, oh = oh0, o = ow0; q < cols; oh++, o = 0) {
       int64_t n = ow_n - o < cols - q ? ow_n - o : cols - q;
-      memcpy(d + q, base + oh * row_stride + o, (size_t)n * sizeof *d);
+      memcpy(d + q, base + oh * p->row_stride + o, (size_t)n * sizeof *d);
       q += n;
     }
     for (int64_t q = cols; q < ld; q++) d[q] = 0.0f;
-    if (++kj == kw) {
-      kj = 0;
-      if (++ki == kh) {
-        ki = 0;
-        c++;
-      }
-    }
   }
 }
 
@@ -567,9 +572,7 @@ __attribute__((target("avx512f"))) static void gather_planes_panel_avx512(
     float *dst) {
   const plane_cols *g = arg;
   const conv_plan *p = g->p;
-  int64_t kh = p->w.kernel[0], kw = p->w.kernel[1], ow_n = p->w.out[1];
-  int64_t vecs = ld / 16;
-  int64_t row_stride = p->row_stride;
+  int64_t ow_n = p->w.out[1], vecs = ld / 16, row_stride = p->row_stride;
   if (ld % 16 != 0 || vecs * 16 + vecs > PANEL_LOADS_MAX) {
     gather_planes_panel(arg, j0, cols, p0, kc, ld, dst);
     return;
@@ -597,25 +600,18 @@ __attribute__((target("avx512f"))) static void gather_planes_panel_avx512(
     }
   }
   first[vecs] = loads;
-  int64_t taps[TAPS_MAX];
-  bool tabled = tap_offsets(p, taps);
-  int64_t c = p0 / (kh * kw), ki = p0 / kw % kh, kj = p0 % kw;
-  for (int64_t r = 0; r < kc; r++) {
-    const float *base = g->planes + row_offset(p, taps, tabled, c, ki, kj);
+  tap_cursor t;
+  tap_cursor_start(&t, p, p0, true);
+  for (int64_t r = 0; r < kc; r++, tap_cursor_next(&t)) {
+    const float *base = g->planes + tap_cursor_offset(&t);
     float *d = dst + r * ld;
     for (int64_t v = 0; v < vecs; v++) {
       /* zeroing loads ORed together: merging loads would chain each on the last */
       __m512i x = _mm512_setzero_si512();
       for (int l = first[v]; l < first[v + 1]; l++)
-        x = _mm512_or_si512(x, _mm512_castps_si512(_mm512_maskz_loadu_ps(mask[l], base + off[l])));
+        x = _mm512_or_si512(
+            x, _mm512_castps_si512(_mm512_maskz_loadu_ps(mask[l], base + off[l])));
       _mm512_storeu_si512(d + v * 16, x);
-    }
-    if (++kj == kw) {
-      kj = 0;
-      if (++ki == kh) {
-        ki = 0;
-        c++;
-      }
     }
   }
 }
