@@ -151,16 +151,17 @@ static lens_status *conv_plan_of(const lens_node *node, const lens_value *in, co
     p->row_stride = p->cg * p->phases_h * p->phases_w * p->plane_w;
     p->channel_stride = p->phases_h * p->phases_w * p->plane_w;
     p->planes_floats = p->row_stride * p->plane_h;
-    p->subsample = w->kernel[0] == 1 && w->kernel[1] == 1;
-    if (p->subsample) {
-      p->row_stride = p->plane_w;
-      p->channel_stride = p->plane_h * p->plane_w;
-      p->ws_bytes = lens_sgemm_workspace_bytes(p->mg, p->out_hw, p->kg);
-    }
     p->planes = p->kg > 0 && p->out_hw > 0 &&
                 (p->planes_floats + 2 * PLANE_SLACK) * (int64_t)sizeof(float) <= PLANES_BUDGET;
     if (p->planes)
       p->col_bytes = align64((size_t)(p->planes_floats + 2 * PLANE_SLACK) * sizeof(float));
+    p->subsample = w->kernel[0] == 1 && w->kernel[1] == 1;
+    if (p->subsample) {
+      p->row_stride = p->plane_w;
+      p->channel_stride = p->plane_h * p->plane_w;
+      /* the GEMM that multiplies the plane in place packs its panels into a workspace */
+      if (p->planes) p->ws_bytes = lens_sgemm_workspace_bytes(p->mg, p->out_hw, p->kg);
+    }
   }
   p->ws_bytes = align64(p->ws_bytes);
   p->packed_bytes =
@@ -318,6 +319,25 @@ static void gather_segment(float *dst, const float *src_row, int64_t off, int64_
   for (int64_t i = b; i < n; i++) dst[i] = 0.0f;
 }
 
+/* Output columns [*lo, *hi) of n whose tap, at input column off + i * sw, lies inside a row
+ * of iw_n columns (the rest read padding). */
+static void tap_span(int64_t off, int64_t sw, int64_t iw_n, int64_t n, int64_t *lo,
+                     int64_t *hi) {
+  *lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+  *hi = iw_n - 1 - off < 0 ? 0 : (iw_n - 1 - off) / sw + 1;
+  if (*hi > n) *hi = n;
+  if (*lo > *hi) *lo = *hi;
+}
+
+/* dst[0:n] = the row (iw_n columns; NULL: padding) at columns off + i * sw, zero outside
+ * it: one stride phase of a padded row, off being the phase less the left padding. */
+static void row_phase(float *dst, const float *row, int64_t iw_n, int64_t off, int64_t sw,
+                      int64_t n, gather2_fn g2) {
+  int64_t lo, hi;
+  tap_span(off, sw, iw_n, n, &lo, &hi);
+  gather_segment(dst, row, off, sw, lo, hi, 0, n, g2);
+}
+
 /* Offset from the planes' start of tap (ki, kj) of channel 0 at output (0, 0); channel c
  * adds c * channel_stride. */
 static inline int64_t tap_offset(const conv_plan *p, int64_t ki, int64_t kj) {
@@ -381,12 +401,8 @@ static void im2col_block(const conv_plan *p, const float *x, int64_t q0, int64_t
     int64_t c = t.c, ki = t.ki, kj = t.kj;
     const float *xc = x + c * p->in_hw;
     float *d = dst + (r - r0) * ld;
-    /* output columns [lo, hi) read inside the input row; the rest read padding */
-    int64_t off = kj * w->dilation[1] - w->pad_begin[1];
-    int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-    int64_t hi = iw_n - 1 - off < 0 ? 0 : (iw_n - 1 - off) / sw + 1;
-    if (hi > ow_n) hi = ow_n;
-    if (lo > hi) lo = hi;
+    int64_t off = kj * w->dilation[1] - w->pad_begin[1], lo, hi;
+    tap_span(off, sw, iw_n, ow_n, &lo, &hi);
     int64_t ih = oh_first * sh - w->pad_begin[0] + ki * w->dilation[0];
     for (int64_t q = q0, ow0 = ow_first; q < q1; ih += sh, ow0 = 0) {
       int64_t n = ow_n - ow0 < q1 - q ? ow_n - ow0 : q1 - q;
@@ -424,30 +440,23 @@ static void gather_panel(const void *arg, int64_t j0, int64_t cols, int64_t p0, 
  * the gather saves. A 1x1 kernel's one plane is laid out channel-major instead (see
  * conv_plan's subsample). Strides: row_stride from a plane row to the next, channel_stride
  * from a channel's phases to the next. */
-typedef void (*phase_row_fn)(const conv_plan *p, const float *row, float *dst);
+typedef void (*phase_row_fn)(const conv_plan *p, const float *row, float *dst,
+                             gather2_fn g2);
 
 typedef struct planes_job {
   const conv_plan *p;
   const float *x; /* the group's first input channel */
   float *planes;
   phase_row_fn row;
+  gather2_fn gather2;
 } planes_job;
 
 /* Row i of the phases (a, 0 .. phases_w - 1) of one channel, adjacent in dst, from input row
  * `row` (the padded row a + i sh). */
-static void phase_row(const conv_plan *p, const float *row, float *dst) {
-  int64_t sw = p->w.stride[1], pw = p->plane_w, iw_n = p->w.in[1], pl = p->w.pad_begin[1];
-  for (int64_t b = 0; b < p->phases_w; b++, dst += pw) {
-    /* plane columns q whose input column q * sw + b - pl is inside the row */
-    int64_t lo = pl - b <= 0 ? 0 : (pl - b + sw - 1) / sw;
-    int64_t hi = iw_n - 1 + pl - b < 0 ? 0 : (iw_n - 1 + pl - b) / sw + 1;
-    if (hi > pw) hi = pw;
-    if (lo > hi) lo = hi;
-    const float *src = row + lo * sw + b - pl;
-    for (int64_t q = 0; q < lo; q++) dst[q] = 0.0f;
-    for (int64_t q = lo; q < hi; q++) dst[q] = src[(q - lo) * sw];
-    for (int64_t q = hi; q < pw; q++) dst[q] = 0.0f;
-  }
+static void phase_row(const conv_plan *p, const float *row, float *dst, gather2_fn g2) {
+  for (int64_t b = 0; b < p->phases_w; b++)
+    row_phase(dst + b * p->plane_w, row, p->w.in[1], b - p->w.pad_begin[1], p->w.stride[1],
+              p->plane_w, g2);
 }
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -468,10 +477,11 @@ __attribute__((target("avx512f"))) static inline __m512 row_load16(const float *
  * row at a small plane is a single step, where a call per phase and span cost more than
  * the copy (14x14 input at 512 channels: a fifth of the convolution). */
 __attribute__((target("avx512f"))) static void phase_row_avx512(const conv_plan *p,
-                                                                const float *row, float *dst) {
+                                                                const float *row, float *dst,
+                                                                gather2_fn g2) {
   int64_t sw = p->w.stride[1], pw = p->plane_w, iw_n = p->w.in[1], pl = p->w.pad_begin[1];
   if (sw > 2) {
-    phase_row(p, row, dst);
+    phase_row(p, row, dst, g2);
     return;
   }
   for (int64_t q0 = 0; q0 < pw; q0 += 16) {
@@ -513,7 +523,7 @@ static void build_phase_row(const planes_job *j, int64_t i, int64_t c) {
       memset(dst, 0, (size_t)row_floats * sizeof *dst);
       continue;
     }
-    j->row(p, j->x + (c * w->in[0] + ih) * w->in[1], dst);
+    j->row(p, j->x + (c * w->in[0] + ih) * w->in[1], dst, j->gather2);
   }
 }
 
@@ -665,25 +675,10 @@ __attribute__((target("avx512f"))) static void build_phase_rows(const conv_plan 
   for (int64_t c = 0; c < p->cg; c++)
     for (int64_t r = 0; r < p->phase_rows; r++) {
       int64_t ih = ih0 + r;
-      for (int64_t f = 0; f < sw; f++) {
-        float *dst = buf + ((c * p->phase_rows + r) * sw + f) * len;
-        if (ih < 0 || ih >= w->in[0]) {
-          memset(dst, 0, (size_t)len * sizeof *dst);
-          continue;
-        }
-        /* entries i with input column i * sw + f - pl inside [0, iw_n) */
-        int64_t lo = pl - f <= 0 ? 0 : (pl - f + sw - 1) / sw;
-        int64_t hi = iw_n - 1 + pl - f < 0 ? 0 : (iw_n - 1 + pl - f) / sw + 1;
-        if (hi > len) hi = len;
-        if (lo > hi) lo = hi;
-        const float *src = x + (c * w->in[0] + ih) * iw_n + lo * sw + f - pl;
-        for (int64_t i = 0; i < lo; i++) dst[i] = 0.0f;
-        if (sw == 1) memcpy(dst + lo, src, (size_t)(hi - lo) * sizeof *dst);
-        else if (sw == 2) gather2_avx512(dst + lo, src, hi - lo);
-        else
-          for (int64_t i = lo; i < hi; i++) dst[i] = src[(i - lo) * sw];
-        for (int64_t i = hi; i < len; i++) dst[i] = 0.0f;
-      }
+      const float *row = ih >= 0 && ih < w->in[0] ? x + (c * w->in[0] + ih) * iw_n : NULL;
+      for (int64_t f = 0; f < sw; f++)
+        row_phase(buf + ((c * p->phase_rows + r) * sw + f) * len, row, iw_n, f - pl, sw, len,
+                  gather2_avx512);
     }
 }
 
@@ -896,7 +891,7 @@ static lens_status *conv_compute_kernel(const lens_node *node, const lens_value 
       }
       if (p.planes) {
         float *planes = col + PLANE_SLACK;
-        planes_job pj = {&p, xg, planes, phase_row_select()};
+        planes_job pj = {&p, xg, planes, phase_row_select(), gather2_select()};
         if (p.planes_floats < PLANES_SERIAL)
           build_plane_rows(&pj, 0, (size_t)p.plane_h);
         else if (p.subsample || lens_sgemm_splits_rows(lens_exec_threads(ctx), p.mg, p.out_hw))
