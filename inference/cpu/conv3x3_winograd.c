@@ -680,7 +680,11 @@ static void small_block_output(const small_region *r, int64_t mb, int64_t l_begi
  * 36 positions (rows of the 6x6 patch, with their weight transforms); with one group, the
  * output transform and the epilogue over the block's planes too. Threads share nothing but
  * the transformed input. The block's output planes are asked for first, so that they
- * arrive during the products (the output transform writes them four floats at a time). */
+ * arrive during the products (the output transform writes them four floats at a time).
+ * In a model the 3x3 weights come from memory (the layers between two runs evict them),
+ * and the weight transform alone reads them too fast for the hardware's prefetch to keep
+ * up, so the next chunk's are asked for a slice at a time during this chunk's products:
+ * SqueezeNet1_1 at one thread 3-9% faster (same process, alternating). */
 static void small_blocks(void *arg, size_t begin, size_t end) {
   const small_region *r = arg;
   const wino_job *j = r->job;
@@ -694,12 +698,21 @@ static void small_blocks(void *arg, size_t begin, size_t end) {
     if (r->row_groups == 1)
       lens_prefetch_for_write(j->y + mb * SP_NB * ohw, (m_end - mb * SP_NB) * ohw);
     float *xb = j->xk + mb * NK * p->xks, *u = r->u + mb * NK * SP_KS;
+    const float *gb = r->packed + mb * p->c * 9 * SP_NB;
+    /* prefetched up to the end of the next block's weights */
+    const float *g_end = gb + (mb + 1 < p->nmb ? 2 : 1) * p->c * 9 * SP_NB;
     for (int64_t c0 = 0; c0 < p->c; c0 += SP_CC) {
       int64_t cn = p->c - c0 < SP_CC ? p->c - c0 : SP_CC;
-      r->weights(r->packed + (mb * p->c + c0) * 9 * SP_NB, cn, u, i0, i1);
-      for (int k = i0 * PATCH; k < i1 * PATCH; k++)
+      const float *gc = gb + c0 * 9 * SP_NB;
+      r->weights(gc, cn, u, i0, i1);
+      const float *ahead = gc + cn * 9 * SP_NB;
+      int64_t ahead_n = g_end - ahead < SP_CC * 9 * SP_NB ? g_end - ahead : SP_CC * 9 * SP_NB;
+      int k0 = i0 * PATCH, kn = (i1 - i0) * PATCH;
+      for (int k = k0; k < k0 + kn; k++) {
         r->product(cn, p->ld, j->v + (int64_t)k * p->vks + c0 * p->ld,
                    u + (int64_t)k * SP_KS, xb + (int64_t)k * p->xks, c0 > 0);
+        lens_prefetch_share(ahead, ahead_n, k - k0, kn);
+      }
     }
     if (r->row_groups == 1) small_block_output(r, mb, 0, SP_NB);
   }

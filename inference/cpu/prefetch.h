@@ -1,4 +1,5 @@
-/* Software prefetch for writing, for kernels whose stores the hardware does not prefetch. */
+/* Software prefetch: for writing, for kernels whose stores the hardware does not prefetch;
+ * and streams read in bursts too fast for the hardware's prefetch. */
 #ifndef LENS_CPU_PREFETCH_H
 #define LENS_CPU_PREFETCH_H
 
@@ -19,6 +20,14 @@ static inline void lens_prefetch_line_for_write(const void *p) {
 static inline void lens_prefetch_for_write(const float *p, int64_t n) {
   for (int64_t q = 0; q < n; q += 16) lens_prefetch_line_for_write(p + q);
   if (n > 0) lens_prefetch_line_for_write(p + n - 1);
+}
+
+/* Slice i of n of the lines of floats [0, count) from p, to read into L2: a stream asked
+ * for a piece at a time while other work runs. */
+static inline void lens_prefetch_share(const float *p, int64_t count, int i, int n) {
+  int64_t per = (count + 16 * (int64_t)n - 1) / (16 * (int64_t)n) * 16;
+  int64_t a = per * i, b = a + per < count ? a + per : count;
+  for (int64_t q = a; q < b; q += 16) __builtin_prefetch(p + q, 0, 2);
 }
 
 #endif
