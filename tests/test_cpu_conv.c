@@ -48,6 +48,7 @@ static const conv_case winograd_small_cases[] = {
     {1, 137, 22, 20, 67, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},   /* 30 tiles, padded to 32 */
     {1, 128, 30, 3, 129, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},   /* one partial tile per row */
     {1, 64, 13, 13, 96, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},    /* V_k 4 KiB apart: spread */
+    {1, 48, 13, 13, 192, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},   /* 3 blocks: split by rows */
     {1, 16, 7, 7, 40, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},      /* 4 tiles, 16 channels */
     {1, 19, 6, 6, 33, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},      /* 36 outputs in 4 tiles */
     {1, 256, 7, 7, 64, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},     /* 8 input channel chunks */
