@@ -9,9 +9,11 @@
  * by up to 8 before they cancel): the same named budget as the large-plane layout's. */
 #define WINOGRAD_F4_TOLERANCE 5e-4
 
-/* Runs every case at every ISA level with every second epilogue, then with 2, 3 and 4
- * threads (splits of the work that do and do not divide it evenly), each with its own
- * epilogue; tol is the named error budget of the kernel. */
+/* Runs every case at every ISA level with every second epilogue, then with 2 to 5 threads
+ * (splits of the work that do and do not divide it evenly; Winograd's small planes go by
+ * bands of tile rows up to 4 threads and by output channels, in blocks or rows of
+ * positions, past that), each with its own epilogue; tol is the named error budget of the
+ * kernel. */
 static void check_cases(const char *kernel, const conv_case *cases, size_t n_cases, double tol) {
   int levels[3], n_levels = isa_levels(levels);
   for (int li = 0; li < n_levels; li++) {
@@ -25,7 +27,7 @@ static void check_cases(const char *kernel, const conv_case *cases, size_t n_cas
       }
   }
   lens_cpu_force_isa(-1);
-  for (int threads = 2; threads <= 4; threads++) {
+  for (int threads = 2; threads <= 5; threads++) {
     lens_threadpool *pool = NULL;
     CHECK_OK(lens_threadpool_create(threads, &pool));
     lens_exec_ctx ctx = {0};
@@ -48,7 +50,7 @@ static const conv_case winograd_small_cases[] = {
     {1, 137, 22, 20, 67, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},   /* 30 tiles, padded to 32 */
     {1, 128, 30, 3, 129, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},   /* one partial tile per row */
     {1, 64, 13, 13, 96, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},    /* V_k 4 KiB apart: spread */
-    {1, 48, 13, 13, 192, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},   /* 3 blocks: split by rows */
+    {1, 48, 13, 13, 192, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},   /* 3 blocks: bands, or rows */
     {1, 16, 7, 7, 40, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},      /* 4 tiles, 16 channels */
     {1, 19, 6, 6, 33, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},      /* 36 outputs in 4 tiles */
     {1, 256, 7, 7, 64, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},     /* 8 input channel chunks */

@@ -15,7 +15,9 @@
  * Small planes (fewer than 32 tiles: 14x14 and 7x7 outputs) leave the 36 GEMMs too few
  * columns for the shared GEMM's 32-wide micro-kernel, so they take a layout of their own:
  * the products run tiles x output channels (X_k^T = V_k^T U_k^T), the output channels
- * vectorised, U packed in blocks of SP_NB channels, with a micro-kernel in this file. */
+ * vectorised, U packed in blocks of SP_NB channels, with a micro-kernel in this file. Threads
+ * take bands of tile rows through every stage, or blocks of output channels when those
+ * share out evenly, two or more each (small_parts). */
 
 /* The library is compiled as ISO C11, where GCC does not fuse a * b + c into an FMA; the
  * small-plane micro-kernel depends on that fusion. */
@@ -46,6 +48,7 @@
 #define SP_NB 64       /* small planes: output channels per packed weight block */
 #define SP_TQ 4        /* small planes: tiles padded to a multiple of this */
 #define SP_MAX_TILES 31 /* small planes: the most tiles taken by that layout */
+#define SP_PARTS 4      /* small planes: the most bands of tile rows threads take */
 /* Small planes: input channels whose weights are transformed at a time. The transformed
  * weights are 4x the layer's and a layer's weights come from memory (each is used once per
  * run), so they are transformed from the 3x3 ones in chunks that stay in L2 just before
@@ -62,6 +65,7 @@ typedef struct wino_plan {
   int64_t ld, nmb;   /* small planes: tiles padded to SP_TQ; blocks of SP_NB channels */
   int64_t vks, xks;  /* small planes: floats from V_k to V_k+1, and from X_k to X_k+1 */
   size_t v_bytes, x_bytes, ws_bytes, packed_bytes;
+  size_t part_bytes; /* small planes: one band's V, X (one block) and U, SP_PARTS of them */
 } wino_plan;
 
 static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
@@ -134,6 +138,8 @@ static bool wino_plan_of(const lens_node *node, const lens_value *in, wino_plan 
     p->v_bytes = align64((size_t)(NK * p->vks) * sizeof(float));
     p->x_bytes = align64((size_t)(NK * p->xks * p->nmb) * sizeof(float));
     p->ws_bytes = align64((size_t)(NK * SP_KS * p->nmb) * sizeof(float));
+    p->part_bytes = p->v_bytes + align64((size_t)(NK * p->xks) * sizeof(float)) +
+                    align64((size_t)(NK * SP_KS) * sizeof(float));
     p->packed_bytes = align64((size_t)(9 * p->c * p->nmb * SP_NB) * sizeof(float));
     return p->tiles > 0;
   }
@@ -210,10 +216,16 @@ static lens_status *wino_prepare(const lens_node *node, const lens_value *in,
   return NULL;
 }
 
+/* The layout split by output channels, or SP_PARTS bands of tile rows, whichever is bigger. */
+static size_t scratch_need(const wino_plan *p) {
+  size_t by_channels = p->v_bytes + p->x_bytes + p->ws_bytes, by_bands = p->part_bytes * SP_PARTS;
+  return by_channels > by_bands ? by_channels : by_bands;
+}
+
 static size_t wino_scratch(const lens_node *node, const lens_value *in, const lens_value *out) {
   wino_plan p;
   if (!wino_plan_of(node, in, &p)) return 0;
-  return p.v_bytes + p.x_bytes + p.ws_bytes;
+  return scratch_need(&p);
 }
 
 typedef struct wino_job {
@@ -598,18 +610,19 @@ __attribute__((target("avx512f"))) static void input_transform_avx512(void *arg,
 /* Small planes: Y = A^T X A + bias for every tile of one block of output channels, 16
  * channels at a time (X holds them side by side), then scattered to the channels' planes. */
 #define LENS_DEFINE_SMALL_OUTPUT(NAME, ATTR)                                                  \
-  ATTR static void NAME(const wino_plan *p, const float *xb, int64_t mb, const float *bias,   \
-                        float *y, int64_t l_begin, int64_t l_end) {                           \
+  ATTR static void NAME(const wino_plan *p, const float *xb, int64_t xks, int64_t t_begin,    \
+                        int64_t t_end, int64_t mb, const float *bias, float *y,               \
+                        int64_t l_begin, int64_t l_end) {                                     \
     int64_t ohw = p->oh * p->ow;                                                              \
-    for (int64_t t = 0; t < p->tiles; t++) {                                                  \
+    for (int64_t t = t_begin; t < t_end; t++) {                                               \
       int64_t r0 = t / p->tw * TILE, c0 = t % p->tw * TILE;                                   \
       for (int64_t l0 = l_begin; l0 < l_end; l0 += 16) {                                      \
         int64_t m0 = mb * SP_NB + l0;                                                         \
         if (m0 >= p->m) break;                                                                \
         float s[TILE][PATCH][16], o[TILE][TILE][16];                                          \
         for (int b = 0; b < PATCH; b++) {                                                     \
-          const float *q = xb + (t * SP_NB + l0) + (int64_t)b * p->xks;                       \
-          int64_t ks = PATCH * p->xks;                                                        \
+          const float *q = xb + ((t - t_begin) * SP_NB + l0) + (int64_t)b * xks;              \
+          int64_t ks = PATCH * xks;                                                           \
           for (int l = 0; l < 16; l++) {                                                      \
             float x0 = q[l], x1 = q[ks + l], x2 = q[2 * ks + l], x3 = q[3 * ks + l];          \
             float x4 = q[4 * ks + l], x5 = q[5 * ks + l];                                     \
@@ -657,34 +670,77 @@ typedef struct small_region {
   const float *packed;
   float *u; /* SP_CC input channels of transformed weights per block of output channels */
   void (*product)(int64_t, int64_t, const float *, const float *, float *, bool);
-  void (*output)(const wino_plan *, const float *, int64_t, const float *, float *, int64_t,
-                 int64_t);
+  void (*output)(const wino_plan *, const float *, int64_t, int64_t, int64_t, int64_t,
+                 const float *, float *, int64_t, int64_t);
   void (*weights)(const float *, int64_t, float *, int, int);
+  void (*in_fn)(void *, size_t, size_t);
   int row_groups; /* tasks per block: each makes the products of PATCH / row_groups rows */
+  int parts;      /* bands of tile rows, one per thread (0: split by output channels) */
 } small_region;
+
+/* The epilogue of channels [m_begin, m_end) (clipped to the layer's), output rows
+ * [y_begin, y_end). */
+static void small_epilogue(const wino_job *j, int64_t m_begin, int64_t m_end, int64_t y_begin,
+                           int64_t y_end) {
+  const wino_plan *p = j->p;
+  int64_t ohw = p->oh * p->ow, at = y_begin * p->ow;
+  for (int64_t m = m_begin; m < p->m && m < m_end; m++)
+    j->epi(j->ep, 0.0f, j->y + m * ohw + at, j->residual ? j->residual + m * ohw + at : NULL,
+           (size_t)((y_end - y_begin) * p->ow));
+}
+
+/* Zeroes the rows of V's padding tiles [nt, ld) of every channel and position: never read
+ * into an output, but kept finite. */
+static void small_zero_padding(const wino_plan *p, float *v, int64_t vks, int64_t nt,
+                               int64_t ld) {
+  if (ld > nt)
+    for (int k = 0; k < NK; k++)
+      for (int64_t c = 0; c < p->c; c++)
+        memset(v + k * vks + c * ld + nt, 0, (size_t)(ld - nt) * sizeof(float));
+}
+
+/* The products of block mb for the positions in rows [i0, i1) of the 6x6 patch: per chunk
+ * of SP_CC input channels their weight transform into u, then X_k += V_k^T U_k for V's ld
+ * tiles (vks floats from V_k to V_k+1, xks from X_k to X_k+1). In a model the 3x3 weights
+ * come from memory (the layers between two runs evict them), and the weight transform alone
+ * reads them too fast for the hardware's prefetch to keep up, so the next chunk's (up to
+ * the next block's first) are asked for a slice at a time during this chunk's products:
+ * SqueezeNet1_1 2% faster at one thread, resnet50 1% at two (runs alternating one by one). */
+static void small_products(const small_region *r, int64_t mb, const float *v, int64_t vks,
+                           int64_t ld, float *u, float *x, int64_t xks, int i0, int i1) {
+  const wino_plan *p = r->job->p;
+  const float *gb = r->packed + mb * p->c * 9 * SP_NB;
+  const float *g_end = gb + (mb + 1 < p->nmb ? 2 : 1) * p->c * 9 * SP_NB;
+  for (int64_t c0 = 0; c0 < p->c; c0 += SP_CC) {
+    int64_t cn = p->c - c0 < SP_CC ? p->c - c0 : SP_CC;
+    const float *gc = gb + c0 * 9 * SP_NB;
+    r->weights(gc, cn, u, i0, i1);
+    const float *ahead = gc + cn * 9 * SP_NB;
+    int64_t ahead_n = g_end - ahead < SP_CC * 9 * SP_NB ? g_end - ahead : SP_CC * 9 * SP_NB;
+    int k0 = i0 * PATCH, kn = (i1 - i0) * PATCH;
+    for (int k = k0; k < k0 + kn; k++) {
+      r->product(cn, ld, v + (int64_t)k * vks + c0 * ld, u + (int64_t)k * SP_KS,
+                 x + (int64_t)k * xks, c0 > 0);
+      lens_prefetch_share(ahead, ahead_n, k - k0, kn);
+    }
+  }
+}
 
 /* The output transform and the epilogue of channels [l_begin, l_end) of block mb. */
 static void small_block_output(const small_region *r, int64_t mb, int64_t l_begin,
                                int64_t l_end) {
   const wino_job *j = r->job;
   const wino_plan *p = j->p;
-  int64_t ohw = p->oh * p->ow;
-  r->output(p, j->xk + mb * NK * p->xks, mb, j->bias, j->y, l_begin, l_end);
-  if (!j->ep) return;
-  for (int64_t m = mb * SP_NB + l_begin; m < p->m && m < mb * SP_NB + l_end; m++)
-    j->epi(j->ep, 0.0f, j->y + m * ohw, j->residual ? j->residual + m * ohw : NULL,
-           (size_t)ohw);
+  r->output(p, j->xk + mb * NK * p->xks, p->xks, 0, p->tiles, mb, j->bias, j->y, l_begin,
+            l_end);
+  if (j->ep) small_epilogue(j, mb * SP_NB + l_begin, mb * SP_NB + l_end, 0, p->oh);
 }
 
 /* Task i: block i / row_groups of SP_NB output channels, the products of its share of the
  * 36 positions (rows of the 6x6 patch, with their weight transforms); with one group, the
  * output transform and the epilogue over the block's planes too. Threads share nothing but
  * the transformed input. The block's output planes are asked for first, so that they
- * arrive during the products (the output transform writes them four floats at a time).
- * In a model the 3x3 weights come from memory (the layers between two runs evict them),
- * and the weight transform alone reads them too fast for the hardware's prefetch to keep
- * up, so the next chunk's are asked for a slice at a time during this chunk's products:
- * SqueezeNet1_1 2% faster at one thread, resnet50 1% at two (runs alternating one by one). */
+ * arrive during the products (the output transform writes them four floats at a time). */
 static void small_blocks(void *arg, size_t begin, size_t end) {
   const small_region *r = arg;
   const wino_job *j = r->job;
@@ -697,23 +753,8 @@ static void small_blocks(void *arg, size_t begin, size_t end) {
     int64_t m_end = (mb + 1) * SP_NB < p->m ? (mb + 1) * SP_NB : p->m;
     if (r->row_groups == 1)
       lens_prefetch_for_write(j->y + mb * SP_NB * ohw, (m_end - mb * SP_NB) * ohw);
-    float *xb = j->xk + mb * NK * p->xks, *u = r->u + mb * NK * SP_KS;
-    const float *gb = r->packed + mb * p->c * 9 * SP_NB;
-    /* prefetched up to the end of the next block's weights */
-    const float *g_end = gb + (mb + 1 < p->nmb ? 2 : 1) * p->c * 9 * SP_NB;
-    for (int64_t c0 = 0; c0 < p->c; c0 += SP_CC) {
-      int64_t cn = p->c - c0 < SP_CC ? p->c - c0 : SP_CC;
-      const float *gc = gb + c0 * 9 * SP_NB;
-      r->weights(gc, cn, u, i0, i1);
-      const float *ahead = gc + cn * 9 * SP_NB;
-      int64_t ahead_n = g_end - ahead < SP_CC * 9 * SP_NB ? g_end - ahead : SP_CC * 9 * SP_NB;
-      int k0 = i0 * PATCH, kn = (i1 - i0) * PATCH;
-      for (int k = k0; k < k0 + kn; k++) {
-        r->product(cn, p->ld, j->v + (int64_t)k * p->vks + c0 * p->ld,
-                   u + (int64_t)k * SP_KS, xb + (int64_t)k * p->xks, c0 > 0);
-        lens_prefetch_share(ahead, ahead_n, k - k0, kn);
-      }
-    }
+    small_products(r, mb, j->v, p->vks, p->ld, r->u + mb * NK * SP_KS,
+                   j->xk + mb * NK * p->xks, p->xks, i0, i1);
     if (r->row_groups == 1) small_block_output(r, mb, 0, SP_NB);
   }
 }
@@ -740,10 +781,60 @@ static int small_row_groups(int64_t blocks, int threads) {
   return blocks >= 2 * threads ? 1 : PATCH;
 }
 
+/* Bands of tile rows for threads threads, or 0 to split by output channels. Each band
+ * transforms every weight (a sixth of the layer's work at one thread) but reads nothing
+ * another thread wrote; split by channels, the threads share the transformed input, and
+ * with fewer than two blocks each or blocks that do not share out evenly also the
+ * products' output (rows of positions). At two threads, by bands against by channels:
+ * 48 -> 192 channels on 13x13 (3 blocks) 0.82-0.96x the time, 32 -> 128 0.73x, 128 -> 128 on
+ * 14x14 0.79x; with two blocks each, 64 -> 256 on 13x13 1.04-1.14x, 256 -> 256 on 14x14
+ * 0.95x. */
+static int small_parts(const wino_plan *p, int threads) {
+  if (threads <= 1 || threads > SP_PARTS || p->th < 2) return 0;
+  if (p->nmb % threads == 0 && p->nmb >= 2 * (int64_t)threads) return 0;
+  return threads < p->th ? threads : (int)p->th;
+}
+
+/* Task i: band i of the tile rows, through every stage: the input transform of its tiles,
+ * then per block of output channels the weight transform, the products of its tiles and
+ * their output transform and epilogue (whole output rows). Each band has a V, X and U of
+ * its own in the scratch; nothing one thread writes is read by another. */
+static void small_bands(void *arg, size_t begin, size_t end) {
+  const small_region *r = arg;
+  const wino_job *j = r->job;
+  const wino_plan *p = j->p;
+  for (size_t part = begin; part < end; part++) {
+    int64_t r0 = p->th * (int64_t)part / r->parts, r1 = p->th * ((int64_t)part + 1) / r->parts;
+    int64_t t0 = r0 * p->tw, nt = (r1 - r0) * p->tw, ld = (nt + SP_TQ - 1) / SP_TQ * SP_TQ;
+    int64_t vks = spread_stride(p->c * ld), xks = spread_stride(ld * SP_NB);
+    float *v = (float *)((char *)j->v + p->part_bytes * part); /* j->v: the scratch */
+    float *x = (float *)((char *)v + p->v_bytes);
+    float *u = (float *)((char *)x + align64((size_t)(NK * p->xks) * sizeof(float)));
+    wino_job own = *j;
+    own.t0 = t0;
+    own.nt = nt;
+    own.ld = ld;
+    own.vks = vks;
+    own.v = v;
+    r->in_fn(&own, 0, (size_t)p->c);
+    small_zero_padding(p, v, vks, nt, ld);
+    int64_t y0 = r0 * TILE, y1 = r1 * TILE < p->oh ? r1 * TILE : p->oh;
+    for (int64_t mb = 0; mb < p->nmb; mb++) {
+      small_products(r, mb, v, vks, ld, u, x, xks, 0, PATCH);
+      r->output(p, x, xks, t0, t0 + nt, mb, j->bias, j->y, 0, SP_NB);
+      if (j->ep) small_epilogue(j, mb * SP_NB, (mb + 1) * SP_NB, y0, y1);
+    }
+  }
+}
+
 /* One image on the small-plane layout. */
 static void small_image(lens_exec_ctx *ctx, wino_job *job, const small_region *r,
                         void (*in_fn)(void *, size_t, size_t)) {
   const wino_plan *p = job->p;
+  if (r->parts > 0) {
+    lens_parallel_for(ctx, (size_t)r->parts, small_bands, (void *)r);
+    return;
+  }
   job->t0 = 0;
   job->nt = p->tiles;
   job->ld = p->ld;
@@ -751,12 +842,7 @@ static void small_image(lens_exec_ctx *ctx, wino_job *job, const small_region *r
   int threads = lens_exec_threads(ctx);
   if (threads > 1) lens_parallel_for(ctx, (size_t)p->c, in_fn, job);
   else in_fn(job, 0, (size_t)p->c);
-  /* the padding tiles' rows of the products are never read, but are kept finite */
-  if (p->ld > p->tiles)
-    for (int k = 0; k < NK; k++)
-      for (int64_t c = 0; c < p->c; c++)
-        memset(job->v + k * p->vks + c * p->ld + p->tiles, 0,
-               (size_t)(p->ld - p->tiles) * sizeof(float));
+  small_zero_padding(p, job->v, p->vks, p->tiles, p->ld);
   if (threads <= 1) {
     small_blocks((void *)r, 0, (size_t)p->nmb);
     return;
@@ -845,7 +931,7 @@ static lens_status *wino_compute(const lens_node *node, const lens_value *in, le
     return lens_node_error(node, LENS_ERR_UNSUPPORTED, "conv3x3_winograd_f4: unsupported");
   const float *packed = lens_exec_kernel_state(ctx);
   char *scratch = lens_exec_scratch(ctx);
-  size_t need = p.v_bytes + p.x_bytes + p.ws_bytes;
+  size_t need = scratch_need(&p);
   if (!packed || !scratch || ctx->scratch_bytes < need)
     return lens_node_error(node, LENS_ERR_RUNTIME,
                            "conv3x3_winograd_f4: weights not prepared or scratch too small");
@@ -869,8 +955,8 @@ static lens_status *wino_compute(const lens_node *node, const lens_value *in, le
   void (*product)(int64_t, int64_t, const float *, const float *, float *, bool) =
       small_product_baseline;
   void (*weights)(const float *, int64_t, float *, int, int) = small_weights_baseline;
-  void (*output)(const wino_plan *, const float *, int64_t, const float *, float *, int64_t,
-                 int64_t) = small_output_baseline;
+  void (*output)(const wino_plan *, const float *, int64_t, int64_t, int64_t, int64_t,
+                 const float *, float *, int64_t, int64_t) = small_output_baseline;
 #if defined(__x86_64__) || defined(__i386__)
   switch (lens_cpu_isa()) {
   case LENS_CPU_ISA_AVX512:
@@ -883,8 +969,9 @@ static lens_status *wino_compute(const lens_node *node, const lens_value *in, le
   default: break;
   }
 #endif
-  small_region small = {&job, packed, (float *)ws, product, output, weights,
-                        small_row_groups(p.nmb, lens_exec_threads(ctx))};
+  small_region small = {&job, packed, (float *)ws, product, output, weights, in_fn,
+                        small_row_groups(p.nmb, lens_exec_threads(ctx)),
+                        small_parts(&p, lens_exec_threads(ctx))};
   size_t per_k = lens_sgemm_packed_a_floats(p.m, p.c);
   int64_t in_image = p.c * p.w.in[0] * p.w.in[1], out_image = p.m * p.oh * p.ow;
   int threads = lens_exec_threads(ctx);
