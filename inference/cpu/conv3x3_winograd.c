@@ -16,7 +16,7 @@
  * columns for the shared GEMM's 32-wide micro-kernel, so they take a layout of their own:
  * the products run tiles x output channels (X_k^T = V_k^T U_k^T), the output channels
  * vectorised, U packed in blocks of SP_NB channels, with a micro-kernel in this file. Threads
- * take bands of tile rows through every stage, or blocks of output channels when those
+ * take equal bands of tile rows through every stage, or blocks of output channels when those
  * share out evenly, two or more each (small_parts). */
 
 /* The library is compiled as ISO C11, where GCC does not fuse a * b + c into an FMA; the
@@ -781,18 +781,19 @@ static int small_row_groups(int64_t blocks, int threads) {
   return blocks >= 2 * threads ? 1 : PATCH;
 }
 
-/* Bands of tile rows for threads threads, or 0 to split by output channels. Each band
- * transforms every weight (a sixth of the layer's work at one thread) but reads nothing
- * another thread wrote; split by channels, the threads share the transformed input, and
- * with fewer than two blocks each or blocks that do not share out evenly also the
- * products' output (rows of positions). At two threads, by bands against by channels:
+/* Bands of tile rows for threads threads (as many rows in each), or 0 to split by output
+ * channels. Each band transforms every weight (a sixth of the layer's work at one thread)
+ * but reads nothing another thread wrote; split by channels, the threads share the
+ * transformed input, and with fewer than two blocks each or blocks that do not share out
+ * evenly also the products' output (rows of positions). At two threads, by bands against by
+ * channels:
  * 48 -> 192 channels on 13x13 (3 blocks) 0.82-0.96x the time, 32 -> 128 0.73x, 128 -> 128 on
  * 14x14 0.79x; with two blocks each, 64 -> 256 on 13x13 1.04-1.14x, 256 -> 256 on 14x14
  * 0.95x. */
 static int small_parts(const wino_plan *p, int threads) {
-  if (threads <= 1 || threads > SP_PARTS || p->th < 2) return 0;
+  if (threads <= 1 || threads > SP_PARTS || p->th % threads != 0) return 0;
   if (p->nmb % threads == 0 && p->nmb >= 2 * (int64_t)threads) return 0;
-  return threads < p->th ? threads : (int)p->th;
+  return threads;
 }
 
 /* Task i: band i of the tile rows, through every stage: the input transform of its tiles,
