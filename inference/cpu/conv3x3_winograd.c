@@ -828,8 +828,7 @@ static void small_bands(void *arg, size_t begin, size_t end) {
 }
 
 /* One image on the small-plane layout. */
-static void small_image(lens_exec_ctx *ctx, wino_job *job, const small_region *r,
-                        void (*in_fn)(void *, size_t, size_t)) {
+static void small_image(lens_exec_ctx *ctx, wino_job *job, const small_region *r) {
   const wino_plan *p = job->p;
   if (r->parts > 0) {
     lens_parallel_for(ctx, (size_t)r->parts, small_bands, (void *)r);
@@ -840,8 +839,8 @@ static void small_image(lens_exec_ctx *ctx, wino_job *job, const small_region *r
   job->ld = p->ld;
   job->vks = p->vks;
   int threads = lens_exec_threads(ctx);
-  if (threads > 1) lens_parallel_for(ctx, (size_t)p->c, in_fn, job);
-  else in_fn(job, 0, (size_t)p->c);
+  if (threads > 1) lens_parallel_for(ctx, (size_t)p->c, r->in_fn, job);
+  else r->in_fn(job, 0, (size_t)p->c);
   small_zero_padding(p, job->v, p->vks, p->tiles, p->ld);
   if (threads <= 1) {
     small_blocks((void *)r, 0, (size_t)p->nmb);
@@ -981,7 +980,7 @@ static lens_status *wino_compute(const lens_node *node, const lens_value *in, le
     job.y = (float *)out[0].data + n * out_image;
     job.residual = job.ep && job.ep->residual ? job.ep->residual + n * out_image : NULL;
     if (p.small) {
-      small_image(ctx, &job, &small, in_fn);
+      small_image(ctx, &job, &small);
       continue;
     }
     for (job.t0 = 0; job.t0 < p.tiles; job.t0 += p.tb) {
