@@ -2,7 +2,8 @@
  * awkward sizes at every ISA level the machine has, with every fused epilogue (residual,
  * each activation): conv2d_im2col_sgemm and conv2d_depthwise_direct epilogues,
  * maxpool2d_direct, global_average_pool, batchnorm_affine, conv_transpose2d_sgemm and the
- * single-row Gemm / MatMul path; and a session that fuses Conv -> Add -> Relu. */
+ * single-row Gemm / MatMul path; and sessions that fuse Conv -> Add -> Relu and
+ * Conv -> Relu -> MaxPool. */
 #include "cpu_kernel_check.h"
 #include "onnx.pb-c.h"
 
@@ -865,8 +866,210 @@ static void test_session_fuses_conv_add_relu_and_matches_reference(void) {
   lens_model_free(m);
 }
 
+/* ---- a session fuses Conv -> Relu -> MaxPool ------------------------------------------- */
+
+typedef struct pool_fusion_case {
+  int64_t n, c, h, w, m, k, stride, pad;       /* the convolution: k x k, pads all `pad` */
+  int64_t pk, ps, pd, ppad, ceil;              /* the pool: pk x pk, stride, dilation, pads */
+  bool fuses;                                  /* whether the session absorbs the pool */
+} pool_fusion_case;
+
+static const pool_fusion_case pool_fusion_cases[] = {
+    {1, 3, 37, 37, 10, 3, 2, 0, 3, 2, 1, 0, 1, true},  /* SqueezeNet's: ceil_mode, 10 channels */
+    {1, 3, 30, 30, 5, 7, 2, 3, 3, 2, 1, 1, 0, true},   /* ResNet's: 7x7 stride 2, pool pad 1 */
+    {2, 1, 13, 50, 9, 3, 1, 1, 2, 2, 1, 0, 0, true},   /* windows apart, tails, batch 2 */
+    {1, 2, 41, 7, 8, 5, 1, 0, 3, 1, 1, 1, 0, true},    /* stride 1: bands share two rows */
+    {1, 4, 20, 20, 6, 3, 1, 1, 3, 2, 2, 0, 1, true},   /* dilated pool */
+    {1, 3, 101, 17, 4, 3, 2, 1, 3, 2, 1, 0, 1, true},  /* tall: many bands per thread */
+    {1, 1, 3, 3, 3, 2, 1, 0, 2, 2, 1, 0, 0, true},     /* one pooled output */
+    {1, 8, 12, 12, 8, 3, 1, 1, 2, 2, 1, 0, 0, false},  /* too many input channels to fuse */
+};
+
+/* x [n, c, h, w] -> Conv (bias) -> Relu -> MaxPool -> y */
+static uint8_t *conv_relu_pool_model(const pool_fusion_case *pc, size_t *size) {
+  int64_t wn = pc->m * pc->c * pc->k * pc->k;
+  float *w = malloc(sizeof(float) * (size_t)wn), bias[64];
+  fill_random(w, wn, 51);
+  fill_random(bias, pc->m, 52);
+  int64_t wd[4] = {pc->m, pc->c, pc->k, pc->k}, bd[1] = {pc->m};
+  int64_t xd[4] = {pc->n, pc->c, pc->h, pc->w};
+  int64_t pads[4] = {pc->pad, pc->pad, pc->pad, pc->pad}, strides[2] = {pc->stride, pc->stride};
+  int64_t pool_k[2] = {pc->pk, pc->pk}, pool_s[2] = {pc->ps, pc->ps};
+  int64_t pool_d[2] = {pc->pd, pc->pd};
+  int64_t pool_p[4] = {pc->ppad, pc->ppad, pc->ppad, pc->ppad};
+  Onnx__ModelProto model = ONNX__MODEL_PROTO__INIT;
+  Onnx__GraphProto graph = ONNX__GRAPH_PROTO__INIT;
+  Onnx__OperatorSetIdProto opset = ONNX__OPERATOR_SET_ID_PROTO__INIT;
+  Onnx__OperatorSetIdProto *opsets[1] = {&opset};
+  opset.domain = "";
+  opset.has_version = 1;
+  opset.version = 13;
+  model.has_ir_version = 1;
+  model.ir_version = 8;
+  model.n_opset_import = 1;
+  model.opset_import = opsets;
+  model.graph = &graph;
+  graph.name = "conv_relu_pool";
+  Onnx__TensorShapeProto__Dimension dims[4], *dim_ptrs[4];
+  for (int i = 0; i < 4; i++) {
+    onnx__tensor_shape_proto__dimension__init(&dims[i]);
+    dims[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+    dims[i].dim_value = xd[i];
+    dim_ptrs[i] = &dims[i];
+  }
+  Onnx__TensorShapeProto shape = ONNX__TENSOR_SHAPE_PROTO__INIT;
+  shape.n_dim = 4;
+  shape.dim = dim_ptrs;
+  Onnx__TypeProto__Tensor ttype = ONNX__TYPE_PROTO__TENSOR__INIT;
+  ttype.has_elem_type = 1;
+  ttype.elem_type = LENS_DTYPE_FLOAT32;
+  ttype.shape = &shape;
+  Onnx__TypeProto type = ONNX__TYPE_PROTO__INIT;
+  type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+  type.tensor_type = &ttype;
+  Onnx__ValueInfoProto vin = ONNX__VALUE_INFO_PROTO__INIT, vout = ONNX__VALUE_INFO_PROTO__INIT;
+  vin.name = "x";
+  vin.type = &type;
+  vout.name = "y";
+  Onnx__ValueInfoProto *ins[1] = {&vin}, *outs[1] = {&vout};
+  graph.n_input = 1;
+  graph.input = ins;
+  graph.n_output = 1;
+  graph.output = outs;
+  Onnx__TensorProto wt = ONNX__TENSOR_PROTO__INIT, bt = ONNX__TENSOR_PROTO__INIT;
+  wt.name = "W";
+  wt.has_data_type = bt.has_data_type = 1;
+  wt.data_type = bt.data_type = LENS_DTYPE_FLOAT32;
+  wt.n_dims = 4;
+  wt.dims = wd;
+  wt.n_float_data = (size_t)wn;
+  wt.float_data = w;
+  bt.name = "B";
+  bt.n_dims = 1;
+  bt.dims = bd;
+  bt.n_float_data = (size_t)pc->m;
+  bt.float_data = bias;
+  Onnx__TensorProto *inits[2] = {&wt, &bt};
+  graph.n_initializer = 2;
+  graph.initializer = inits;
+  Onnx__AttributeProto attrs[7], *conv_attrs[2], *pool_attrs[5];
+  const char *names[7] = {"pads", "strides", "kernel_shape", "strides", "dilations", "pads",
+                          "ceil_mode"};
+  int64_t *values[6] = {pads, strides, pool_k, pool_s, pool_d, pool_p};
+  size_t counts[6] = {4, 2, 2, 2, 2, 4};
+  for (int i = 0; i < 7; i++) {
+    onnx__attribute_proto__init(&attrs[i]);
+    attrs[i].name = (char *)names[i];
+    attrs[i].has_type = 1;
+    if (i < 6) {
+      attrs[i].type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+      attrs[i].n_ints = counts[i];
+      attrs[i].ints = values[i];
+    } else {
+      attrs[i].type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+      attrs[i].has_i = 1;
+      attrs[i].i = pc->ceil;
+    }
+    if (i < 2) conv_attrs[i] = &attrs[i];
+    else pool_attrs[i - 2] = &attrs[i];
+  }
+  char *conv_in[3] = {"x", "W", "B"}, *conv_out[1] = {"c"};
+  char *relu_in[1] = {"c"}, *relu_out[1] = {"r"};
+  char *pool_in[1] = {"r"}, *pool_out[1] = {"y"};
+  Onnx__NodeProto nodes[3] = {ONNX__NODE_PROTO__INIT, ONNX__NODE_PROTO__INIT,
+                              ONNX__NODE_PROTO__INIT};
+  Onnx__NodeProto *node_ptrs[3] = {&nodes[0], &nodes[1], &nodes[2]};
+  nodes[0].op_type = "Conv", nodes[0].name = "conv";
+  nodes[0].n_input = 3, nodes[0].input = conv_in, nodes[0].n_output = 1;
+  nodes[0].output = conv_out;
+  nodes[0].n_attribute = 2, nodes[0].attribute = conv_attrs;
+  nodes[1].op_type = "Relu", nodes[1].name = "relu";
+  nodes[1].n_input = 1, nodes[1].input = relu_in, nodes[1].n_output = 1;
+  nodes[1].output = relu_out;
+  nodes[2].op_type = "MaxPool", nodes[2].name = "pool";
+  nodes[2].n_input = 1, nodes[2].input = pool_in, nodes[2].n_output = 1;
+  nodes[2].output = pool_out;
+  nodes[2].n_attribute = 5, nodes[2].attribute = pool_attrs;
+  graph.n_node = 3;
+  graph.node = node_ptrs;
+  *size = onnx__model_proto__get_packed_size(&model);
+  uint8_t *buf = malloc(*size);
+  onnx__model_proto__pack(&model, buf);
+  free(w);
+  return buf;
+}
+
+/* The pooled output of a session (reference kernels only, or the fast ones at threads), and
+ * whether it ran as one node whose fused nodes are the Relu and the pool. */
+static float *run_pool_fusion(lens_model *m, const lens_tensor *in, bool reference, int threads,
+                              bool *fused, size_t *n_out) {
+  lens_session_options o;
+  lens_session_options_init(&o);
+  o.reference_only = reference;
+  o.threads = threads;
+  lens_session *s = NULL;
+  CHECK_OK(lens_session_create(m, &o, &s));
+  if (!s) return NULL;
+  lens_tensor out[1];
+  float *copy = NULL;
+  CHECK_OK(lens_session_run(s, in, 1, out, 1));
+  if (out[0].data) {
+    copy = malloc(out[0].nbytes);
+    memcpy(copy, out[0].data, out[0].nbytes);
+    *n_out = out[0].nbytes / sizeof(float);
+  }
+  lens_node_profile p;
+  *fused = lens_session_node_count(s) == 1 && !lens_session_node_profile(s, 0, &p) &&
+           p.fused_nodes && strcmp(p.fused_nodes, "relu,pool") == 0 &&
+           strcmp(p.kernel, "conv2d_im2col_sgemm") == 0;
+  lens_session_free(s);
+  return copy;
+}
+
+static void test_session_fuses_conv_relu_maxpool_and_matches_reference(void) {
+  int levels[3], n_levels = isa_levels(levels);
+  for (size_t i = 0; i < sizeof pool_fusion_cases / sizeof pool_fusion_cases[0]; i++) {
+    const pool_fusion_case *pc = &pool_fusion_cases[i];
+    size_t size;
+    uint8_t *buf = conv_relu_pool_model(pc, &size);
+    lens_model *m = NULL;
+    CHECK_OK(lens_model_load_memory(buf, size, NULL, &m));
+    free(buf);
+    if (!m) continue;
+    int64_t xn = pc->n * pc->c * pc->h * pc->w;
+    float *x = malloc(sizeof(float) * (size_t)xn);
+    fill_random(x, xn, 53 + (uint32_t)i);
+    lens_tensor in = {LENS_DTYPE_FLOAT32, 4, {pc->n, pc->c, pc->h, pc->w}, x,
+                      sizeof(float) * (size_t)xn};
+    bool fused;
+    size_t n_want = 0, n_got = 0;
+    float *want = run_pool_fusion(m, &in, true, 1, &fused, &n_want);
+    for (int li = 0; li < n_levels && want; li++) {
+      lens_cpu_force_isa(levels[li]);
+      for (int threads = 1; threads <= 3; threads++) {
+        float *got = run_pool_fusion(m, &in, false, threads, &fused, &n_got);
+        CHECK_MSG(fused == pc->fuses, "case %zu isa %s threads %d: fused %d, expected %d", i,
+                  lens_cpu_isa_name(levels[li]), threads, fused, pc->fuses);
+        if (got && n_got == n_want) {
+          double diff = max_rel_diff(got, want, n_want);
+          CHECK_MSG(diff <= 1e-5, "case %zu isa %s threads %d: differs from the reference: %g",
+                    i, lens_cpu_isa_name(levels[li]), threads, diff);
+        } else {
+          CHECK_MSG(false, "case %zu: %zu outputs, %zu expected", i, n_got, n_want);
+        }
+        free(got);
+      }
+    }
+    lens_cpu_force_isa(-1);
+    free(want);
+    free(x);
+    lens_model_free(m);
+  }
+}
+
 LENS_TEST_MAIN(LENS_TEST(test_conv2d_im2col_sgemm_applies_every_epilogue),
                LENS_TEST(test_conv2d_depthwise_direct_applies_every_epilogue),
+               LENS_TEST(test_session_fuses_conv_relu_maxpool_and_matches_reference),
                LENS_TEST(test_conv3x3_winograd_f4_matches_reference),
                LENS_TEST(test_maxpool2d_direct_matches_reference),
                LENS_TEST(test_maxpool2d_direct_propagates_nan),

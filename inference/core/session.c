@@ -21,6 +21,7 @@
 #include "core/exec.h"
 #include "core/model.h"
 #include "cpu/kernels.h"
+#include "cpu/pool.h"
 
 #define ARENA_ALIGN 64
 
@@ -59,6 +60,8 @@ typedef struct exec_node {
   bool has_epilogue;
   bool removed;              /* absorbed into an earlier node */
   lens_epilogue epilogue;
+  bool has_pool;             /* a MaxPool absorbed (pool_scratch_bytes): epilogue.pool */
+  lens_window pool;
   char *fused_nodes;
   lens_tensor_desc *in_desc; /* bound shapes, for profiles and analysis */
   lens_tensor_desc *out_desc;
@@ -377,7 +380,7 @@ static int exec_output(const exec_node *x, int k) {
   return k == 0 && x->node->n_outputs > 0 ? x->out0 : x->node->outputs[k];
 }
 
-/* ---- fusion of residual adds and activations into the kernels that can absorb them ----- */
+/* ---- fusion of residual adds, activations and MaxPools into the kernels that absorb them */
 
 static bool activation_of(const lens_session *s, const lens_node *n, lens_epilogue *ep) {
   const char *op = n->op_type;
@@ -468,6 +471,26 @@ static void drop_removed(lens_session *s) {
   s->n_exec = kept;
 }
 
+/* Absorbs MaxPool node mp, the only reader of x's output cur, when x's kernel can pool its
+ * output as it computes it (see pool_scratch_bytes). */
+static lens_status *fuse_maxpool(lens_session *s, exec_node *x, exec_node *mp, int cur) {
+  if (mp->removed || mp->on_device || mp->kernel != &lens_kernel_maxpool2d_direct ||
+      mp->node->inputs[0] != cur)
+    return NULL;
+  lens_value pool_in, in[64];
+  value_of(s, cur, &pool_in);
+  if (!lens_cpu_maxpool_window(mp->node, &pool_in, &x->pool)) return NULL;
+  inputs_of(s, x->node, in);
+  size_t scratch = x->kernel->pool_scratch_bytes(x->node, in, &x->pool);
+  if (!scratch) return NULL;
+  x->has_pool = true;
+  x->has_epilogue = true;
+  x->scratch_bytes = scratch;
+  x->out0 = mp->node->outputs[0];
+  mp->removed = true;
+  return append_fused_name(x, mp->node->name);
+}
+
 static lens_status *fuse_epilogues(lens_session *s) {
   const lens_graph *g = s->graph;
   size_t nt = (size_t)g->n_tensors + 1;
@@ -528,9 +551,13 @@ static lens_status *fuse_epilogues(lens_session *s) {
         x->has_epilogue = true;
         x->out0 = act->node->outputs[0];
         act->removed = true;
+        cur = x->out0;
         st = append_fused_name(x, act->node->name);
       }
     }
+    if (!st && !x->on_device && x->kernel && x->kernel->pool_scratch_bytes &&
+        x->residual < 0 && readers[cur] == 1 && !g->tensors[cur].is_output)
+      st = fuse_maxpool(s, x, &s->exec[reader[cur]], cur);
   }
   drop_removed(s);
 done:
@@ -1382,6 +1409,7 @@ static lens_status *run_with_device(lens_session *s, const lens_tensor *inputs,
       inputs_of(s, node, in);
       for (int k = 0; k < node->n_outputs; k++) value_of(s, exec_output(x, k), &out[k]);
       if (x->residual >= 0) x->epilogue.residual = s->tensors[x->residual].data;
+      x->epilogue.pool = x->has_pool ? &x->pool : NULL;
       lens_exec_ctx ctx = {s->pool, s->scratch, s->scratch_bytes, x->kernel_state,
                            x->has_epilogue ? &x->epilogue : NULL};
       st = x->kernel ? x->kernel->compute(node, in, out, &ctx)
@@ -1442,6 +1470,7 @@ lens_status *lens_session_run(lens_session *s, const lens_tensor *inputs, size_t
     for (int k = 0; k < node->n_outputs; k++) value_of(s, exec_output(x, k), &out[k]);
     if (s->dynamic) LENS_TRY(run_dynamic_node(s, x, in, out));
     if (x->residual >= 0) x->epilogue.residual = s->tensors[x->residual].data;
+    x->epilogue.pool = x->has_pool ? &x->pool : NULL;
     lens_exec_ctx ctx = {s->pool, s->scratch, s->scratch_bytes, x->kernel_state,
                          x->has_epilogue ? &x->epilogue : NULL};
     uint64_t t0 = s->profile ? now_ns() : 0;

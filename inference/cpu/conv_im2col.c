@@ -10,7 +10,8 @@
  * residual and activation are applied to each GEMM tile as it is finished. With at most 4
  * input channels per group (image models' first layer), each thread takes a share of the
  * image: with AVX-512 it multiplies straight from stride-phase copies of the input rows (no
- * columns), otherwise from L2-sized chunks of columns. */
+ * columns), otherwise from L2-sized chunks of columns. That path also absorbs a following
+ * MaxPool (pool_part): SqueezeNet1_1's first convolution and pool. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "cpu/epilogue.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
+#include "cpu/pool.h"
 #include "ops/nn_common.h"
 
 /* Bytes of stride-phase planes at most (larger inputs are gathered from directly). */
@@ -55,6 +57,13 @@
 #define PHASE_MAX_BYTES ((int64_t)4 << 20)
 /* Multiply-adds per image below which one thread does it all (a hand-off costs ~18 us). */
 #define CHUNKED_SERIAL_MACS (2.0 * 1024.0 * 1024.0)
+/* A MaxPool fused into the few-channel path (pool_scratch_bytes): each thread takes a share
+ * of the pooled rows and, band by band, computes the rows of convolution output they read
+ * into a buffer of its own, then pools them while they are in L2; the convolution's output
+ * never goes to memory and is not read back from it. Convolution rows per band, about: */
+#define POOL_BAND_CONV_ROWS 16
+/* Bytes of one thread's band of convolution rows above which the pool is not fused. */
+#define POOL_BAND_MAX_BYTES ((int64_t)1 << 20)
 
 typedef struct conv_plan {
   lens_window w;
@@ -236,6 +245,41 @@ static size_t conv_scratch(const lens_node *node, const lens_value *in, const le
     return 0;
   }
   return p.col_bytes + p.ws_bytes + (in[1].data ? 0 : p.packed_bytes);
+}
+
+/* Pooled rows per band and the convolution rows a band holds at most. */
+static int64_t pool_band_rows(const lens_window *pw) {
+  int64_t r = POOL_BAND_CONV_ROWS / pw->stride[0];
+  return r > 0 ? r : 1;
+}
+
+static int64_t pool_band_capacity(const lens_window *pw) {
+  return (pool_band_rows(pw) - 1) * pw->stride[0] + (pw->kernel[0] - 1) * pw->dilation[0] + 1;
+}
+
+/* Bytes of one thread's band of convolution rows for a fused pool of window pw; 0: the pool
+ * is not fused (not the few-channel path, groups, a window that does not fit). */
+static size_t pool_band_bytes(const conv_plan *p, const lens_window *pw) {
+  if (!p->chunked || p->group != 1 || p->batch < 1 || pw->n != 2 ||
+      pw->in[0] != p->w.out[0] || pw->in[1] != p->w.out[1] || pw->out[0] < 1 ||
+      pw->out[1] < 1)
+    return 0;
+  int64_t bytes = p->mg * pool_band_capacity(pw) * p->w.out[1] * (int64_t)sizeof(float);
+  return bytes > POOL_BAND_MAX_BYTES ? 0 : align64((size_t)bytes);
+}
+
+static size_t conv_pool_scratch(const lens_node *node, const lens_value *in,
+                                const struct lens_window *pool) {
+  conv_plan p;
+  lens_status *st = conv_plan_of(node, in, &p);
+  if (st) {
+    lens_status_free(st);
+    return 0;
+  }
+  size_t band = pool_band_bytes(&p, pool);
+  if (!band) return 0;
+  return p.col_bytes + p.ws_bytes + (in[1].data ? 0 : p.packed_bytes) +
+         band * (size_t)p.chunk_slots;
 }
 
 /* dst[i] = src[i * 2] for i in [0, n): a stride-2 convolution's taps along a row. Scalar,
@@ -639,6 +683,12 @@ typedef struct chunk_job {
   int parts;
   gather2_fn gather2;
   lens_cpu_epilogue_fn epi_fn; /* the phase path's, applied row by row */
+  /* a fused MaxPool: its window, plane function and the threads' bands of convolution
+   * rows (band_bytes apart); y is then the group's first pooled channel */
+  const lens_window *pool;
+  lens_max_plane_fn max_plane;
+  char *bands;
+  size_t band_bytes;
 } chunk_job;
 
 /* One thread's share of an image's columns, chunk by chunk through its own buffer. */
@@ -767,71 +817,161 @@ typedef void (*phase_tile_fn)(int64_t, const float *, const float *const *, cons
                               float *const *, const float *const *, const int *, int64_t, int,
                               const phase_epi *);
 
-/* One thread's share of an image's output rows, a band at a time through its own buffer;
- * the band's output vectors (16 columns of one row) are taken 3 at a time, across rows, so
- * that a row's last, partial vector does not get a tile of its own. */
-static void phase_part(void *arg, size_t begin, size_t end) {
-  static const phase_tile_fn tiles[3] = {phase_tile_x1, phase_tile_x2, phase_tile_x3};
-  const chunk_job *j = arg;
-  const conv_plan *p = j->p;
+/* Offsets of the kg taps into a band's phase rows (off[t] for tap t, from output (0, 0)). */
+static void phase_offsets(const conv_plan *p, int32_t *off) {
   const lens_window *w = &p->w;
-  int64_t oh_n = w->out[0], ow_n = w->out[1], sw = w->stride[1];
-  int64_t kh = w->kernel[0], kw = w->kernel[1];
-  int64_t row_step = w->stride[0] * sw * p->phase_len; /* floats from one output row's taps
-                                                           to the next's */
-  int64_t per_row = (ow_n + 15) / 16;
-  const lens_epilogue *ep = j->epi ? j->epi->ep : NULL;
-  bool fused = lens_cpu_epilogue_in_registers(ep);
-  const float *residual = j->epi ? j->epi->residual : NULL;
-  int32_t off[CHUNKED_MAX_DEPTH];
+  int64_t kh = w->kernel[0], kw = w->kernel[1], sw = w->stride[1];
   for (int64_t t = 0; t < p->kg; t++) {
     int64_t c = t / (kh * kw), ki = t / kw % kh, kj = t % kw;
     int64_t tap = kj * w->dilation[1];
     off[t] = (int32_t)(((c * p->phase_rows + ki * w->dilation[0]) * sw + tap % sw) *
                            p->phase_len + tap / sw);
   }
+}
+
+/* Output rows [b0, b1) (at most PHASE_BAND_ROWS) of every channel through buf (the thread's
+ * phase rows): row b0 of channel m at dst + m * ldc. The band's output vectors (16 columns
+ * of one row) are taken 3 at a time, across rows, so that a row's last, partial vector
+ * does not get a tile of its own. */
+static void phase_band(const chunk_job *j, int64_t b0, int64_t b1, float *buf, float *dst,
+                       int64_t ldc, const int32_t *off) {
+  static const phase_tile_fn tiles[3] = {phase_tile_x1, phase_tile_x2, phase_tile_x3};
+  const conv_plan *p = j->p;
+  const lens_window *w = &p->w;
+  int64_t ow_n = w->out[1], sw = w->stride[1];
+  int64_t row_step = w->stride[0] * sw * p->phase_len; /* floats from one output row's taps
+                                                           to the next's */
+  int64_t per_row = (ow_n + 15) / 16;
+  const lens_epilogue *ep = j->epi ? j->epi->ep : NULL;
+  bool fused = lens_cpu_epilogue_in_registers(ep);
+  const float *residual = j->epi ? j->epi->residual : NULL;
+  build_phase_rows(p, j->x, b0 * w->stride[0] - w->pad_begin[0], buf);
+  int64_t nvec = (b1 - b0) * per_row;
+  for (int64_t i0 = 0; i0 < p->mg; i0 += LENS_SGEMM_MR) {
+    const float *pa = j->phase_w + i0 * p->kg;
+    int rows = (int)(p->mg - i0 < LENS_SGEMM_MR ? p->mg - i0 : LENS_SGEMM_MR);
+    phase_epi pe = {fused, j->epi && j->epi->bias ? j->epi->bias + i0 : NULL,
+                    ep ? (int)ep->act : LENS_ACT_NONE, ep ? ep->alpha : 0.0f,
+                    ep ? ep->beta : 0.0f};
+    for (int64_t g = 0; g < nvec; g += 3) {
+      int k = (int)(nvec - g < 3 ? nvec - g : 3);
+      const float *src[3];
+      float *dsts[3];
+      const float *res[3];
+      int cols[3];
+      for (int v = 0; v < k; v++) {
+        int64_t r = (g + v) / per_row, q = (g + v) % per_row * 16;
+        src[v] = buf + r * row_step + q;
+        dsts[v] = dst + i0 * ldc + r * ow_n + q;
+        res[v] = residual ? residual + i0 * p->out_hw + (b0 + r) * ow_n + q : NULL;
+        cols[v] = (int)(ow_n - q < 16 ? ow_n - q : 16);
+      }
+      tiles[k - 1](p->kg, pa, src, off, dsts, fused && residual ? res : NULL, cols, ldc, rows,
+                   &pe);
+    }
+    if (fused || !j->epi) continue;
+    for (int i = 0; i < rows; i++)
+      for (int64_t r = 0; r < b1 - b0; r++) {
+        const float *res_row = residual ? residual + (i0 + i) * p->out_hw + (b0 + r) * ow_n : NULL;
+        j->epi_fn(ep, j->epi->bias ? j->epi->bias[i0 + i] : 0.0f,
+                  dst + (i0 + i) * ldc + r * ow_n, res_row, (size_t)ow_n);
+      }
+  }
+}
+
+/* One thread's share of an image's output rows, a band at a time through its own buffer. */
+static void phase_part(void *arg, size_t begin, size_t end) {
+  const chunk_job *j = arg;
+  const conv_plan *p = j->p;
+  int64_t oh_n = p->w.out[0], ow_n = p->w.out[1];
+  int32_t off[CHUNKED_MAX_DEPTH];
+  phase_offsets(p, off);
   for (size_t part = begin; part < end; part++) {
     int64_t r0 = oh_n * (int64_t)part / j->parts, r1 = oh_n * (int64_t)(part + 1) / j->parts;
     float *buf = (float *)(j->col + part * j->slot_bytes);
     for (int64_t b0 = r0; b0 < r1; b0 += PHASE_BAND_ROWS) {
       int64_t b1 = b0 + PHASE_BAND_ROWS < r1 ? b0 + PHASE_BAND_ROWS : r1;
-      build_phase_rows(p, j->x, b0 * w->stride[0] - w->pad_begin[0], buf);
-      int64_t nvec = (b1 - b0) * per_row;
-      for (int64_t i0 = 0; i0 < p->mg; i0 += LENS_SGEMM_MR) {
-        const float *pa = j->phase_w + i0 * p->kg;
-        int rows = (int)(p->mg - i0 < LENS_SGEMM_MR ? p->mg - i0 : LENS_SGEMM_MR);
-        phase_epi pe = {fused, j->epi && j->epi->bias ? j->epi->bias + i0 : NULL,
-                        ep ? (int)ep->act : LENS_ACT_NONE, ep ? ep->alpha : 0.0f,
-                        ep ? ep->beta : 0.0f};
-        for (int64_t g = 0; g < nvec; g += 3) {
-          int k = (int)(nvec - g < 3 ? nvec - g : 3);
-          const float *src[3];
-          float *dst[3];
-          const float *res[3];
-          int cols[3];
-          for (int v = 0; v < k; v++) {
-            int64_t r = (g + v) / per_row, q = (g + v) % per_row * 16;
-            int64_t o = i0 * p->out_hw + (b0 + r) * ow_n + q;
-            src[v] = buf + r * row_step + q;
-            dst[v] = j->y + o;
-            res[v] = residual ? residual + o : NULL;
-            cols[v] = (int)(ow_n - q < 16 ? ow_n - q : 16);
-          }
-          tiles[k - 1](p->kg, pa, src, off, dst, fused && residual ? res : NULL, cols,
-                       p->out_hw, rows, &pe);
-        }
-        if (fused || !j->epi) continue;
-        for (int i = 0; i < rows; i++)
-          for (int64_t oh = b0; oh < b1; oh++) {
-            int64_t o = (i0 + i) * p->out_hw + oh * ow_n;
-            j->epi_fn(ep, j->epi->bias ? j->epi->bias[i0 + i] : 0.0f, j->y + o,
-                      residual ? residual + o : NULL, (size_t)ow_n);
-          }
-      }
+      phase_band(j, b0, b1, buf, j->y + b0 * ow_n, p->out_hw, off);
     }
   }
 }
 #endif
+
+/* Output rows [r0, r1) of every channel into dst (row r0 of channel m at dst + m * ldc),
+ * through buf, one thread's slot: by the phase path when phase, else by chunks of columns.
+ * No residual (a fused pool has none). */
+static void conv_rows(const chunk_job *j, bool phase, const int32_t *off, int64_t r0,
+                      int64_t r1, float *buf, float *dst, int64_t ldc) {
+  const conv_plan *p = j->p;
+  int64_t ow_n = p->w.out[1];
+#if defined(__x86_64__) || defined(__i386__)
+  if (phase) {
+    for (int64_t b0 = r0; b0 < r1; b0 += PHASE_BAND_ROWS) {
+      int64_t b1 = b0 + PHASE_BAND_ROWS < r1 ? b0 + PHASE_BAND_ROWS : r1;
+      phase_band(j, b0, b1, buf, dst + (b0 - r0) * ow_n, ldc, off);
+    }
+    return;
+  }
+#else
+  (void)phase;
+  (void)off;
+#endif
+  for (int64_t q0 = r0 * ow_n; q0 < r1 * ow_n; q0 += p->chunk_cols) {
+    int64_t n = r1 * ow_n - q0 < p->chunk_cols ? r1 * ow_n - q0 : p->chunk_cols;
+    im2col_block(p, j->x, q0, q0 + n, 0, p->kg, n, buf, j->gather2);
+    lens_sgemm_prepacked_range(false, p->mg, n, p->kg, j->packed_w, buf, n,
+                               dst + (q0 - r0 * ow_n), ldc, 0, p->mg, 0, n, j->epi);
+  }
+}
+
+/* One thread's share of the pooled rows: band by band, the convolution rows its windows
+ * read (those the last band already holds moved up, not computed again), then the pool. */
+static void pool_part(void *arg, size_t begin, size_t end) {
+  const chunk_job *j = arg;
+  const conv_plan *p = j->p;
+  const lens_window *pw = j->pool;
+  int64_t oh_n = p->w.out[0], ow_n = p->w.out[1], ph_n = pw->out[0];
+  int64_t pool_hw = pw->out[0] * pw->out[1], sh = pw->stride[0], pt = pw->pad_begin[0];
+  int64_t span = (pw->kernel[0] - 1) * pw->dilation[0] + 1;
+  int64_t per_band = pool_band_rows(pw), ldc = pool_band_capacity(pw) * ow_n;
+  bool phase = false;
+  int32_t off[CHUNKED_MAX_DEPTH];
+#if defined(__x86_64__) || defined(__i386__)
+  phase = lens_cpu_isa() == LENS_CPU_ISA_AVX512;
+  if (phase) phase_offsets(p, off);
+#endif
+  for (size_t part = begin; part < end; part++) {
+    int64_t q_begin = ph_n * (int64_t)part / j->parts;
+    int64_t q_end = ph_n * (int64_t)(part + 1) / j->parts;
+    float *buf = (float *)(j->col + part * j->slot_bytes);
+    float *rows = (float *)(j->bands + part * j->band_bytes);
+    int64_t have0 = 0, have1 = 0; /* convolution rows in rows, have0 first */
+    for (int64_t q0 = q_begin; q0 < q_end; q0 += per_band) {
+      int64_t q1 = q0 + per_band < q_end ? q0 + per_band : q_end;
+      int64_t need0 = q0 * sh - pt, need1 = (q1 - 1) * sh - pt + span;
+      need0 = need0 < 0 ? 0 : need0 > oh_n ? oh_n : need0;
+      need1 = need1 < need0 ? need0 : need1 > oh_n ? oh_n : need1;
+      int64_t from = need0;
+      if (need0 >= have0 && need0 < have1 && have1 <= need1) {
+        if (need0 > have0)
+          for (int64_t m = 0; m < p->mg; m++)
+            memmove(rows + m * ldc, rows + m * ldc + (need0 - have0) * ow_n,
+                    (size_t)((have1 - need0) * ow_n) * sizeof(float));
+        from = have1;
+      }
+      if (from < need1)
+        conv_rows(j, phase, off, from, need1, buf, rows + (from - need0) * ow_n, ldc);
+      have0 = need0;
+      have1 = need1;
+      lens_window band = *pw;
+      band.in[0] = need1 - need0;
+      band.out[0] = q1 - q0;
+      band.pad_begin[0] = pt + need0 - q0 * sh;
+      for (int64_t m = 0; m < p->mg; m++)
+        j->max_plane(&band, rows + m * ldc, j->y + m * pool_hw + q0 * pw->out[1]);
+    }
+  }
+}
 
 static lens_status *conv_compute_kernel(const lens_node *node, const lens_value *in,
                                         lens_value *out, lens_exec_ctx *ctx) {
@@ -840,6 +980,16 @@ static lens_status *conv_compute_kernel(const lens_node *node, const lens_value 
   const conv_state *s = lens_exec_kernel_state(ctx);
   char *scratch = lens_exec_scratch(ctx);
   size_t need = p.col_bytes + p.ws_bytes + (s ? 0 : p.packed_bytes);
+  const lens_epilogue *ep = lens_exec_epilogue(ctx);
+  const lens_window *pool = ep ? ep->pool : NULL;
+  size_t band_bytes = pool ? pool_band_bytes(&p, pool) : 0;
+  if (pool && (!band_bytes || ep->residual))
+    return lens_node_error(node, LENS_ERR_UNSUPPORTED,
+                           "conv2d_im2col_sgemm: a fused MaxPool needs the few-channel path, "
+                           "one group, no residual and a band of at most %lld bytes",
+                           (long long)POOL_BAND_MAX_BYTES);
+  char *bands = scratch + need;
+  need += band_bytes * (size_t)p.chunk_slots;
   if (need && (!scratch || ctx->scratch_bytes < need))
     return lens_node_error(node, LENS_ERR_RUNTIME,
                            "conv2d_im2col_sgemm: scratch of %zu bytes needed, %zu given", need,
@@ -856,7 +1006,6 @@ static lens_status *conv_compute_kernel(const lens_node *node, const lens_value 
   }
   size_t per_group = lens_sgemm_packed_a_floats(p.mg, p.kg);
   const float *x = in[0].data, *bias = lens_node_has_input(node, in, 2) ? in[2].data : NULL;
-  const lens_epilogue *ep = lens_exec_epilogue(ctx);
   float *y = out[0].data;
   for (int64_t n = 0; n < p.batch; n++) {
     for (int64_t g = 0; g < p.group; g++) {
@@ -875,11 +1024,22 @@ static lens_status *conv_compute_kernel(const lens_node *node, const lens_value 
         const float *phase_wg =
             packed_w + p.phase_w_offset + (size_t)(g * ((p.mg + 7) / 8 * 8) * p.kg);
         chunk_job job = {&p, xg, wg, phase_wg, yg, (char *)col, p.slot_bytes, epi_or_null,
-                         parts, gather2_select(), lens_cpu_epilogue_select()};
+                         parts, gather2_select(), lens_cpu_epilogue_select(), NULL, NULL,
+                         NULL, 0};
         void (*part_fn)(void *, size_t, size_t) = chunk_part;
 #if defined(__x86_64__) || defined(__i386__)
         if (lens_cpu_isa() == LENS_CPU_ISA_AVX512) part_fn = phase_part;
 #endif
+        if (pool) {
+          job.y = y + n * p.m_out * pool->out[0] * pool->out[1];
+          job.pool = pool;
+          job.max_plane = lens_cpu_max_plane(pool);
+          job.bands = bands;
+          job.band_bytes = band_bytes;
+          if (job.parts > pool->out[0]) job.parts = (int)pool->out[0];
+          parts = job.parts;
+          part_fn = pool_part;
+        }
         if (parts > 1) lens_parallel_for(ctx, (size_t)parts, part_fn, &job);
         else part_fn(&job, 0, 1);
         continue;
@@ -930,4 +1090,5 @@ const lens_kernel lens_kernel_conv2d_im2col_sgemm = {
     .scratch_bytes = conv_scratch,
     .compute = conv_compute_kernel,
     .fuses = LENS_FUSE_ACTIVATION | LENS_FUSE_RESIDUAL,
+    .pool_scratch_bytes = conv_pool_scratch,
 };

@@ -26,6 +26,10 @@ typedef struct lens_kernel {
   /* Epilogues compute() applies (lens_exec_epilogue), so the session may absorb a following
    * residual Add and/or activation into this node. (optional: 0, none) */
   unsigned fuses;
+  /* Scratch compute needs when it also applies the 2-D MaxPool of window pool to its
+   * (activated) output, which it then writes pooled; 0: it cannot. (optional) */
+  size_t (*pool_scratch_bytes)(const lens_node *node, const lens_value *in,
+                               const struct lens_window *pool);
 } lens_kernel;
 
 enum {

@@ -15,6 +15,7 @@
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
 #include "cpu/mask16.h"
+#include "cpu/pool.h"
 #include "ops/nn_common.h"
 
 static bool is_default_domain(const lens_node *node) {
@@ -30,7 +31,7 @@ static bool is_default_domain(const lens_node *node) {
  * the result is NaN if any tap is, else the maximum, whatever the order of the taps. */
 #define MAX_TAKE(v, best) ((v) > (best) || (v) != (v) ? (v) : (best))
 
-typedef void (*max_plane_fn)(const lens_window *w, const float *x, float *y);
+typedef lens_max_plane_fn max_plane_fn;
 
 /* Each output row in two vector passes: the maximum down the kernel's rows into one padded
  * row split into stride phases (column c to phase c % stride, index c / stride), then
@@ -307,6 +308,8 @@ static lens_status *maxpool_window(const lens_node *node, const lens_value *x, l
   return pool2d_window(node, x, "maxpool2d_direct", w);
 }
 
+lens_max_plane_fn lens_cpu_max_plane(const lens_window *w) { return current_max_plane(w); }
+
 static bool maxpool_supports(const lens_node *node, const lens_value *in, const lens_value *out) {
   if (strcmp(node->op_type, "MaxPool") != 0 || !is_default_domain(node) ||
       in[0].dtype != LENS_DTYPE_FLOAT32 || in[0].rank != 4)
@@ -319,6 +322,14 @@ static bool maxpool_supports(const lens_node *node, const lens_value *in, const 
     return false;
   }
   return true;
+}
+
+bool lens_cpu_maxpool_window(const lens_node *node, const lens_value *x, lens_window *w) {
+  if (!maxpool_supports(node, x, NULL)) return false;
+  lens_status *st = maxpool_window(node, x, w);
+  bool ok = !st;
+  lens_status_free(st);
+  return ok;
 }
 
 typedef struct maxpool_job {

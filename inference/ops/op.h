@@ -103,6 +103,9 @@ typedef struct lens_epilogue {
   const float *residual;    /* same shape as output 0, or NULL */
   lens_activation_kind act;
   float alpha, beta;
+  /* a MaxPool over the activated output, written instead of it (pool_scratch_bytes in
+   * cpu/kernels.h), or NULL */
+  const struct lens_window *pool;
 } lens_epilogue;
 
 /* The epilogue for this node, or NULL. */
