@@ -54,6 +54,10 @@ static const conv_case winograd_small_cases[] = {
     {1, 16, 7, 7, 40, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},      /* 4 tiles, 16 channels */
     {1, 19, 6, 6, 33, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},      /* 36 outputs in 4 tiles */
     {1, 256, 7, 7, 64, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},     /* 8 input channel chunks */
+    /* 49 tiles: the small-plane layout in unequal bands at 2-4 threads, else the large one */
+    {1, 32, 27, 27, 128, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},
+    {1, 20, 28, 26, 70, 3, 3, 1, 1, 1, {1, 1, 1, 1}, false, NULL},   /* a partial block */
+    {2, 17, 24, 26, 33, 3, 3, 1, 1, 1, {1, 0, 1, 2}, true, NULL},    /* 6 x 7 tiles, batch 2 */
 };
 
 static void test_conv3x3_winograd_f4_small_planes_match_reference(void) {
