@@ -229,6 +229,43 @@ static void test_add_with_initializer_runs_and_describes_io(void) {
   lens_model_free(m);
 }
 
+/* An input the session reads in place: right results whether or not the caller's buffer
+ * is aligned for that (copied otherwise), in any order of runs, and never written. */
+static void test_inputs_are_read_in_place_or_copied(void) {
+  builder b;
+  b_init(&b, 13);
+  int64_t xd[2] = {3, 5};
+  b_input(&b, "x", LENS_DTYPE_FLOAT32, 2, xd, NULL);
+  const char *relu_in[] = {"x"}, *relu_out[] = {"r"}, *add_in[] = {"r", "x"}, *add_out[] = {"y"};
+  b_node(&b, "Relu", "relu", 1, relu_in, 1, relu_out);
+  b_node(&b, "Add", "add", 2, add_in, 1, add_out);
+  b_output(&b, "y");
+  lens_model *m = b_load(&b);
+  if (!m) return;
+  lens_session *s = NULL;
+  CHECK_OK(lens_session_create(m, NULL, &s));
+  float x[15], kept[15];
+  unsigned char shifted[15 * sizeof(float) + 2];
+  for (int round = 0; s && round < 4; round++) {
+    for (int i = 0; i < 15; i++) x[i] = (float)((i * 7 + round * 3) % 11) - 5.0f;
+    memcpy(kept, x, sizeof x);
+    lens_tensor t = f32_tensor(x, 2, xd), o;
+    if (round % 2 == 1) { /* not aligned for a float: copied (and the last buffer idle) */
+      memcpy(shifted + 2, x, sizeof x);
+      t.data = shifted + 2;
+      for (int i = 0; i < 15; i++) x[i] = 99.0f;
+    }
+    CHECK_OK(lens_session_run(s, &t, 1, &o, 1));
+    CHECK(o.data != t.data);
+    for (int i = 0; i < 15 && o.data; i++)
+      CHECK_NEAR(((float *)o.data)[i], (kept[i] > 0 ? kept[i] : 0) + kept[i], 0);
+    CHECK(memcmp(t.data, kept, sizeof x) == 0);
+    for (int i = 0; round % 2 == 1 && i < 15; i++) CHECK(x[i] == 99.0f);
+  }
+  lens_session_free(s);
+  lens_model_free(m);
+}
+
 static void test_symbolic_batch_must_be_bound(void) {
   builder b;
   b_init(&b, 13);
@@ -822,6 +859,7 @@ LENS_TEST_MAIN(LENS_TEST(test_analysis_counts_parameters_and_records_fusion),
                LENS_TEST(test_mul_by_hardsigmoid_of_itself_becomes_hardswish),
                LENS_TEST(test_batchnorm_after_conv_is_folded_into_it),
                LENS_TEST(test_add_with_initializer_runs_and_describes_io),
+               LENS_TEST(test_inputs_are_read_in_place_or_copied),
                LENS_TEST(test_symbolic_batch_must_be_bound),
                LENS_TEST(test_shape_chain_is_folded),
                LENS_TEST(test_data_dependent_shape_runs_dynamic),

@@ -1441,6 +1441,17 @@ static lens_status *run_with_device(lens_session *s, const lens_tensor *inputs,
   return NULL;
 }
 
+/* Whether input i can be read from the caller's tensor for a CPU run: a static session's
+ * input that is not also a graph output (whose data would then point to the caller's
+ * memory), its elements aligned. */
+static bool reads_in_place(const lens_session *s, size_t i, const lens_tensor *in) {
+  int t = s->graph->inputs[i];
+  const session_tensor *st = &s->tensors[t];
+  size_t es = lens_dtype_size(st->dtype);
+  return !s->backend && !s->dynamic && st->offset >= 0 && !s->graph->tensors[t].is_output &&
+         in->data && in->nbytes == st->nbytes && es && (uintptr_t)in->data % es == 0;
+}
+
 lens_status *lens_session_run(lens_session *s, const lens_tensor *inputs, size_t n_inputs,
                               lens_tensor *outputs, size_t n_outputs) {
   if (!s) return lens_error(LENS_ERR_INVALID_ARGUMENT, "session is NULL");
@@ -1458,6 +1469,13 @@ lens_status *lens_session_run(lens_session *s, const lens_tensor *inputs, size_t
     if (s->dynamic) {
       t->data = dyn_alloc(s, t->nbytes);
       if (!t->data) return lens_error_oom();
+    } else if (reads_in_place(s, i, &inputs[i])) {
+      /* no node writes a graph input, so the caller's buffer serves for the run: SqueezeNet
+       * and MobileNetV2 spent 1% of a two-thread run copying their 600 KB */
+      t->data = inputs[i].data;
+      continue;
+    } else if (t->offset >= 0) {
+      t->data = s->arena + t->offset;
     }
     if (t->data && inputs[i].nbytes) memcpy(t->data, inputs[i].data, inputs[i].nbytes);
   }

@@ -175,8 +175,9 @@ const lens_tensor_desc *lens_session_input(const lens_session *session, size_t i
 const lens_tensor_desc *lens_session_output(const lens_session *session, size_t index);
 
 /* Runs one request. inputs[i] is the model's i-th input (dtype and shape must match the
- * session's). outputs[i] receives the i-th output: data points into session memory that
- * stays valid until the next run or the session is freed. */
+ * session's); the run reads it, in place where it can, and never writes it. outputs[i]
+ * receives the i-th output: data points into session memory that stays valid until the
+ * next run or the session is freed. */
 lens_status *lens_session_run(lens_session *session, const lens_tensor *inputs,
                               size_t n_inputs, lens_tensor *outputs, size_t n_outputs);
 
