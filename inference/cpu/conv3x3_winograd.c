@@ -16,8 +16,9 @@
  * columns for the shared GEMM's 32-wide micro-kernel, so they take a layout of their own:
  * the products run tiles x output channels (X_k^T = V_k^T U_k^T), the output channels
  * vectorised, U packed in blocks of SP_NB channels, with a micro-kernel in this file. Threads
- * take equal bands of tile rows through every stage, or blocks of output channels when those
- * share out evenly, two or more each (small_parts). */
+ * take bands of tile rows through every stage, or blocks of output channels when those
+ * share out evenly, two or more each (small_parts). Planes of up to 49 tiles (27x27, 28x28)
+ * have both layouts and take this one when threads split them in bands (banded_plan). */
 
 /* The library is compiled as ISO C11, where GCC does not fuse a * b + c into an FMA; the
  * small-plane micro-kernel depends on that fusion. */

@@ -11,7 +11,7 @@
  * input channels per group (image models' first layer), each thread takes a share of the
  * image: with AVX-512 it multiplies straight from stride-phase copies of the input rows (no
  * columns), otherwise from L2-sized chunks of columns. That path also absorbs a following
- * MaxPool (pool_part): SqueezeNet1_1's first convolution and pool. */
+ * MaxPool (pool_part): the first convolution and pool of SqueezeNet and ResNet. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -988,7 +988,7 @@ static lens_status *conv_compute_kernel(const lens_node *node, const lens_value 
                            "conv2d_im2col_sgemm: a fused MaxPool needs the few-channel path, "
                            "one group, no residual and a band of at most %lld bytes",
                            (long long)POOL_BAND_MAX_BYTES);
-  char *bands = scratch + need;
+  char *bands = scratch ? scratch + need : NULL;
   need += band_bytes * (size_t)p.chunk_slots;
   if (need && (!scratch || ctx->scratch_bytes < need))
     return lens_node_error(node, LENS_ERR_RUNTIME,
