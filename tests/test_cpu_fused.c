@@ -739,13 +739,11 @@ static void test_resize_nearest_int_matches_reference(void) {
 
 /* ---- a session fuses Conv -> Add -> Relu ------------------------------------------------ */
 
-/* x (1x4x6x6) -> Conv 3x3 pad 1 (bias) -> Add(x) -> Relu -> y */
-static uint8_t *conv_add_relu_model(size_t *size) {
-  static float w[4 * 4 * 9], bias[4];
-  fill_random(w, 4 * 4 * 9, 41);
-  fill_random(bias, 4, 42);
-  static int64_t wd[4] = {4, 4, 3, 3}, bd[1] = {4}, xd[4] = {1, 4, 6, 6};
-  static int64_t pads[4] = {1, 1, 1, 1};
+/* A packed opset-13 model: float input x of dims xd, output y, initializers W (dims wd,
+ * values w) and B (bias of bd[0]), and the given nodes. */
+static uint8_t *pack_conv_model(const char *name, const int64_t *xd, int64_t *wd,
+                                const float *w, int64_t *bd, const float *bias,
+                                Onnx__NodeProto **nodes, size_t n_nodes, size_t *size) {
   Onnx__ModelProto model = ONNX__MODEL_PROTO__INIT;
   Onnx__GraphProto graph = ONNX__GRAPH_PROTO__INIT;
   Onnx__OperatorSetIdProto opset = ONNX__OPERATOR_SET_ID_PROTO__INIT;
@@ -758,8 +756,7 @@ static uint8_t *conv_add_relu_model(size_t *size) {
   model.n_opset_import = 1;
   model.opset_import = opsets;
   model.graph = &graph;
-  graph.name = "conv_add_relu";
-  /* input x: float [1,4,6,6] */
+  graph.name = (char *)name;
   Onnx__TensorShapeProto__Dimension dims[4], *dim_ptrs[4];
   for (int i = 0; i < 4; i++) {
     onnx__tensor_shape_proto__dimension__init(&dims[i]);
@@ -792,16 +789,31 @@ static uint8_t *conv_add_relu_model(size_t *size) {
   wt.data_type = bt.data_type = LENS_DTYPE_FLOAT32;
   wt.n_dims = 4;
   wt.dims = wd;
-  wt.n_float_data = 4 * 4 * 9;
-  wt.float_data = w;
+  wt.n_float_data = (size_t)(wd[0] * wd[1] * wd[2] * wd[3]);
+  wt.float_data = (float *)w;
   bt.name = "B";
   bt.n_dims = 1;
   bt.dims = bd;
-  bt.n_float_data = 4;
-  bt.float_data = bias;
+  bt.n_float_data = (size_t)bd[0];
+  bt.float_data = (float *)bias;
   Onnx__TensorProto *inits[2] = {&wt, &bt};
   graph.n_initializer = 2;
   graph.initializer = inits;
+  graph.n_node = n_nodes;
+  graph.node = nodes;
+  *size = onnx__model_proto__get_packed_size(&model);
+  uint8_t *buf = malloc(*size);
+  onnx__model_proto__pack(&model, buf);
+  return buf;
+}
+
+/* x (1x4x6x6) -> Conv 3x3 pad 1 (bias) -> Add(x) -> Relu -> y */
+static uint8_t *conv_add_relu_model(size_t *size) {
+  static float w[4 * 4 * 9], bias[4];
+  fill_random(w, 4 * 4 * 9, 41);
+  fill_random(bias, 4, 42);
+  static int64_t wd[4] = {4, 4, 3, 3}, bd[1] = {4}, xd[4] = {1, 4, 6, 6};
+  static int64_t pads[4] = {1, 1, 1, 1};
   Onnx__AttributeProto pads_attr = ONNX__ATTRIBUTE_PROTO__INIT, *conv_attrs[1] = {&pads_attr};
   pads_attr.name = "pads";
   pads_attr.has_type = 1;
@@ -823,12 +835,7 @@ static uint8_t *conv_add_relu_model(size_t *size) {
   nodes[2].op_type = "Relu", nodes[2].name = "relu";
   nodes[2].n_input = 1, nodes[2].input = relu_in, nodes[2].n_output = 1;
   nodes[2].output = relu_out;
-  graph.n_node = 3;
-  graph.node = node_ptrs;
-  *size = onnx__model_proto__get_packed_size(&model);
-  uint8_t *buf = malloc(*size);
-  onnx__model_proto__pack(&model, buf);
-  return buf;
+  return pack_conv_model("conv_add_relu", xd, wd, w, bd, bias, node_ptrs, 3, size);
 }
 
 static void test_session_fuses_conv_add_relu_and_matches_reference(void) {
@@ -897,61 +904,6 @@ static uint8_t *conv_relu_pool_model(const pool_fusion_case *pc, size_t *size) {
   int64_t pool_k[2] = {pc->pk, pc->pk}, pool_s[2] = {pc->ps, pc->ps};
   int64_t pool_d[2] = {pc->pd, pc->pd};
   int64_t pool_p[4] = {pc->ppad, pc->ppad, pc->ppad, pc->ppad};
-  Onnx__ModelProto model = ONNX__MODEL_PROTO__INIT;
-  Onnx__GraphProto graph = ONNX__GRAPH_PROTO__INIT;
-  Onnx__OperatorSetIdProto opset = ONNX__OPERATOR_SET_ID_PROTO__INIT;
-  Onnx__OperatorSetIdProto *opsets[1] = {&opset};
-  opset.domain = "";
-  opset.has_version = 1;
-  opset.version = 13;
-  model.has_ir_version = 1;
-  model.ir_version = 8;
-  model.n_opset_import = 1;
-  model.opset_import = opsets;
-  model.graph = &graph;
-  graph.name = "conv_relu_pool";
-  Onnx__TensorShapeProto__Dimension dims[4], *dim_ptrs[4];
-  for (int i = 0; i < 4; i++) {
-    onnx__tensor_shape_proto__dimension__init(&dims[i]);
-    dims[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-    dims[i].dim_value = xd[i];
-    dim_ptrs[i] = &dims[i];
-  }
-  Onnx__TensorShapeProto shape = ONNX__TENSOR_SHAPE_PROTO__INIT;
-  shape.n_dim = 4;
-  shape.dim = dim_ptrs;
-  Onnx__TypeProto__Tensor ttype = ONNX__TYPE_PROTO__TENSOR__INIT;
-  ttype.has_elem_type = 1;
-  ttype.elem_type = LENS_DTYPE_FLOAT32;
-  ttype.shape = &shape;
-  Onnx__TypeProto type = ONNX__TYPE_PROTO__INIT;
-  type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-  type.tensor_type = &ttype;
-  Onnx__ValueInfoProto vin = ONNX__VALUE_INFO_PROTO__INIT, vout = ONNX__VALUE_INFO_PROTO__INIT;
-  vin.name = "x";
-  vin.type = &type;
-  vout.name = "y";
-  Onnx__ValueInfoProto *ins[1] = {&vin}, *outs[1] = {&vout};
-  graph.n_input = 1;
-  graph.input = ins;
-  graph.n_output = 1;
-  graph.output = outs;
-  Onnx__TensorProto wt = ONNX__TENSOR_PROTO__INIT, bt = ONNX__TENSOR_PROTO__INIT;
-  wt.name = "W";
-  wt.has_data_type = bt.has_data_type = 1;
-  wt.data_type = bt.data_type = LENS_DTYPE_FLOAT32;
-  wt.n_dims = 4;
-  wt.dims = wd;
-  wt.n_float_data = (size_t)wn;
-  wt.float_data = w;
-  bt.name = "B";
-  bt.n_dims = 1;
-  bt.dims = bd;
-  bt.n_float_data = (size_t)pc->m;
-  bt.float_data = bias;
-  Onnx__TensorProto *inits[2] = {&wt, &bt};
-  graph.n_initializer = 2;
-  graph.initializer = inits;
   Onnx__AttributeProto attrs[7], *conv_attrs[2], *pool_attrs[5];
   const char *names[7] = {"pads", "strides", "kernel_shape", "strides", "dilations", "pads",
                           "ceil_mode"};
@@ -990,11 +942,7 @@ static uint8_t *conv_relu_pool_model(const pool_fusion_case *pc, size_t *size) {
   nodes[2].n_input = 1, nodes[2].input = pool_in, nodes[2].n_output = 1;
   nodes[2].output = pool_out;
   nodes[2].n_attribute = 5, nodes[2].attribute = pool_attrs;
-  graph.n_node = 3;
-  graph.node = node_ptrs;
-  *size = onnx__model_proto__get_packed_size(&model);
-  uint8_t *buf = malloc(*size);
-  onnx__model_proto__pack(&model, buf);
+  uint8_t *buf = pack_conv_model("conv_relu_pool", xd, wd, w, bd, bias, node_ptrs, 3, size);
   free(w);
   return buf;
 }
