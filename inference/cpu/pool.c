@@ -310,26 +310,20 @@ static lens_status *maxpool_window(const lens_node *node, const lens_value *x, l
 
 lens_max_plane_fn lens_cpu_max_plane(const lens_window *w) { return current_max_plane(w); }
 
-static bool maxpool_supports(const lens_node *node, const lens_value *in, const lens_value *out) {
+bool lens_cpu_maxpool_window(const lens_node *node, const lens_value *x, lens_window *w) {
   if (strcmp(node->op_type, "MaxPool") != 0 || !is_default_domain(node) ||
-      in[0].dtype != LENS_DTYPE_FLOAT32 || in[0].rank != 4)
+      x->dtype != LENS_DTYPE_FLOAT32 || x->rank != 4)
     return false;
   if (node->n_outputs > 1 && node->outputs && node->outputs[1] >= 0) return false; /* Indices */
-  lens_window w;
-  lens_status *st = maxpool_window(node, &in[0], &w);
-  if (st) {
-    lens_status_free(st);
-    return false;
-  }
-  return true;
-}
-
-bool lens_cpu_maxpool_window(const lens_node *node, const lens_value *x, lens_window *w) {
-  if (!maxpool_supports(node, x, NULL)) return false;
   lens_status *st = maxpool_window(node, x, w);
   bool ok = !st;
   lens_status_free(st);
   return ok;
+}
+
+static bool maxpool_supports(const lens_node *node, const lens_value *in, const lens_value *out) {
+  lens_window w;
+  return lens_cpu_maxpool_window(node, &in[0], &w);
 }
 
 typedef struct maxpool_job {
