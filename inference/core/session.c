@@ -491,6 +491,13 @@ static lens_status *fuse_maxpool(lens_session *s, exec_node *x, exec_node *mp, i
   return append_fused_name(x, mp->node->name);
 }
 
+/* Points a fused node's epilogue at this run's residual and at its pool window (exec nodes
+ * move when absorbed ones are dropped, so the pointers are set per run). */
+static void bind_epilogue(const lens_session *s, exec_node *x) {
+  if (x->residual >= 0) x->epilogue.residual = s->tensors[x->residual].data;
+  x->epilogue.pool = x->has_pool ? &x->pool : NULL;
+}
+
 static lens_status *fuse_epilogues(lens_session *s) {
   const lens_graph *g = s->graph;
   size_t nt = (size_t)g->n_tensors + 1;
@@ -1408,8 +1415,7 @@ static lens_status *run_with_device(lens_session *s, const lens_tensor *inputs,
     } else {
       inputs_of(s, node, in);
       for (int k = 0; k < node->n_outputs; k++) value_of(s, exec_output(x, k), &out[k]);
-      if (x->residual >= 0) x->epilogue.residual = s->tensors[x->residual].data;
-      x->epilogue.pool = x->has_pool ? &x->pool : NULL;
+      bind_epilogue(s, x);
       lens_exec_ctx ctx = {s->pool, s->scratch, s->scratch_bytes, x->kernel_state,
                            x->has_epilogue ? &x->epilogue : NULL};
       st = x->kernel ? x->kernel->compute(node, in, out, &ctx)
@@ -1487,8 +1493,7 @@ lens_status *lens_session_run(lens_session *s, const lens_tensor *inputs, size_t
     inputs_of(s, node, in);
     for (int k = 0; k < node->n_outputs; k++) value_of(s, exec_output(x, k), &out[k]);
     if (s->dynamic) LENS_TRY(run_dynamic_node(s, x, in, out));
-    if (x->residual >= 0) x->epilogue.residual = s->tensors[x->residual].data;
-    x->epilogue.pool = x->has_pool ? &x->pool : NULL;
+    bind_epilogue(s, x);
     lens_exec_ctx ctx = {s->pool, s->scratch, s->scratch_bytes, x->kernel_state,
                          x->has_epilogue ? &x->epilogue : NULL};
     uint64_t t0 = s->profile ? now_ns() : 0;

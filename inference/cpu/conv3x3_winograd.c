@@ -965,7 +965,7 @@ static lens_status *wino_compute(const lens_node *node, const lens_value *in, le
   const float *packed = lens_exec_kernel_state(ctx);
   int threads = lens_exec_threads(ctx);
   wino_plan banded;
-  if (banded_plan(node, in, &p, &banded) && small_parts(&banded, threads) > 0) {
+  if (threads > 1 && banded_plan(node, in, &p, &banded) && small_parts(&banded, threads) > 0) {
     if (packed) packed += p.packed_bytes / sizeof(float);
     p = banded;
   }
