@@ -143,6 +143,12 @@ static void test_sgemm_threads_and_zero_sizes(void) {
       {203, 96, 70, false, true, 1.0f, 0.5f, 0},
       {48, 383, 65, false, false, 1.0f, 0.0f, 1}, /* under 128 columns a thread: rows */
       {40, 383, 65, false, true, 1.0f, 0.0f, 0},  /* too few row panels for that */
+      /* split by rows, last panels packed only as wide as their kernel: a 7-column tail
+       * and a 10-column one (B's rows 1 KiB apart, so not read in place), a transposed
+       * 5-column tail */
+      {200, 247, 300, false, false, 1.0f, 0.0f, 9},
+      {200, 250, 100, false, false, 1.0f, 0.5f, 6},
+      {150, 101, 80, false, true, 1.0f, 0.0f, 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     CHECK(check_sgemm_case(&cases[i], &ctx, false));

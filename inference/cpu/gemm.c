@@ -620,6 +620,8 @@ static void gemm_range(const sgemm_run *r, int64_t i0, int64_t i1, int64_t j0, i
     const float *a_blk = r->packed_a + m_r * pc;
     for (int64_t j = j0; j < j1; j += nr) {
       int cols = (int)min64(nr, j1 - j);
+      int width;
+      ukr_fn ukr = panel_kernel(r->isa, cols, &width);
       const float *pb = bbuf;
       int64_t ldpb = nr;
       if (r->gather_b) {
@@ -627,16 +629,21 @@ static void gemm_range(const sgemm_run *r, int64_t i0, int64_t i1, int64_t j0, i
       } else if (r->b_in_place && cols == nr) {
         pb = r->b + pc * r->ldb + j;
         ldpb = r->ldb;
+      } else if (cols <= TAIL_MAX_COLS && read_b_in_place(r->trans_b, 0, kc, r->ldb)) {
+        /* the tail kernel reads just its columns: a 7x7 plane's last one in place, where
+         * a panel of the full width (kc x 48, 184 KB at kc 960) was packed around it */
+        pb = r->b + pc * r->ldb + j;
+        ldpb = r->ldb;
       } else {
-        pack_b_panel(r->trans_b, r->b, r->ldb, j1, j, pc, kc, nr, bbuf);
+        /* a last panel only as wide as the kernel that multiplies it */
+        ldpb = cols <= TAIL_MAX_COLS ? cols : width;
+        pack_b_panel(r->trans_b, r->b, r->ldb, j1, j, pc, kc, (int)ldpb, bbuf);
       }
       if (cols <= TAIL_MAX_COLS) {
         r->tail(kc, a_blk + i0 * kc, i1 - i0, pb, ldpb, r->c + i0 * r->ldc + j, r->ldc, cols,
                 r->alpha, beta, epi, r->epi_fn, i0, j);
         continue;
       }
-      int width;
-      ukr_fn ukr = panel_kernel(r->isa, cols, &width);
       for (int64_t i = i0; i < i1; i += MR) {
         int rows = (int)min64(MR, i1 - i);
         float *c = r->c + i * r->ldc + j;
