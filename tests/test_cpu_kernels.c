@@ -149,6 +149,8 @@ static void test_sgemm_threads_and_zero_sizes(void) {
       {200, 247, 300, false, false, 1.0f, 0.0f, 9},
       {200, 250, 100, false, false, 1.0f, 0.5f, 6},
       {150, 101, 80, false, true, 1.0f, 0.0f, 0},
+      /* split by rows, 56 a thread: B read in place though the product has 150 */
+      {150, 200, 90, false, false, 1.0f, 0.0f, 3},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     CHECK(check_sgemm_case(&cases[i], &ctx, false));

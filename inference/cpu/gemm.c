@@ -695,10 +695,13 @@ static bool sgemm_split(lens_exec_ctx *ctx, sgemm_run *r) {
   int threads = ctx ? lens_exec_threads(ctx) : 1;
   if (threads <= 1 || r->m <= 0 || r->n <= 0 || r->k <= 0) return false;
   if ((double)r->m * (double)r->n * (double)r->k < SPLIT_MIN_MACS) return false;
-  r->b_in_place = !r->gather_b && read_b_in_place(r->trans_b, r->m, r->k, r->ldb);
   int64_t unit = r->isa->narrow_nr, panels_m = (r->m + MR - 1) / MR;
   if ((r->n + unit - 1) / unit < threads && panels_m < threads) return false;
   split_job s = {r, threads, lens_sgemm_splits_rows(threads, r->m, r->n)};
+  /* split by rows, each thread multiplies B by its own rows only: MobileNetV2's 576 -> 96
+   * projections at 14x14 (48 rows a thread) 2-4% faster with B in place than packed */
+  int64_t rows = s.by_rows ? (panels_m + threads - 1) / threads * MR : r->m;
+  r->b_in_place = !r->gather_b && read_b_in_place(r->trans_b, rows, r->k, r->ldb);
   r->prefetch_c = true;
   lens_parallel_for(ctx, (size_t)threads, split_part, &s);
   return true;
