@@ -24,6 +24,19 @@ static inline int isa_levels(int *levels) {
   return n;
 }
 
+/* Gives the pool's threads unequal shares of every static split (lens_exec_split), as a
+ * session does when thread 0's core runs at half the others' speed: the kernels must cover
+ * the same work in parts of other sizes. Kernels only report to the pool; the shares stay
+ * until a session settles them. */
+static inline void set_unequal_shares(lens_threadpool *pool) {
+  lens_thread_speeds *v = lens_threadpool_speeds(pool);
+  int n = lens_threadpool_threads(pool);
+  v->weighted = true;
+  v->at[0] = 0;
+  for (int t = 1; t < n; t++) v->at[t] = (uint16_t)(LENS_SPLIT_ONE * (2 * t - 1) / (2 * n - 1));
+  v->at[n] = LENS_SPLIT_ONE;
+}
+
 /* The epilogues every fusing kernel is checked with: none, residual alone, each activation
  * alone, and residual with an activation. */
 static const lens_epilogue epilogues[] __attribute__((unused)) = {

@@ -12,8 +12,8 @@
 /* Runs every case at every ISA level with every second epilogue, then with 2 to 5 threads
  * (splits of the work that do and do not divide it evenly; Winograd's small planes go by
  * bands of tile rows up to 4 threads and by output channels, in blocks or rows of
- * positions, past that), each with its own epilogue; tol is the named error budget of the
- * kernel. */
+ * positions, past that), each with its own epilogue, in equal and in unequal shares; tol
+ * is the named error budget of the kernel. */
 static void check_cases(const char *kernel, const conv_case *cases, size_t n_cases, double tol) {
   int levels[3], n_levels = isa_levels(levels);
   for (int li = 0; li < n_levels; li++) {
@@ -33,9 +33,13 @@ static void check_cases(const char *kernel, const conv_case *cases, size_t n_cas
     lens_exec_ctx ctx = {0};
     ctx.pool = pool;
     const lens_epilogue *ep = &epilogues[(size_t)(2 * threads - 3) % N_EPILOGUES];
-    for (size_t i = 0; i < n_cases; i++) {
-      double diff = run_conv(kernel, &cases[i], ep, true, true, &ctx);
-      CHECK_MSG(diff <= tol, "%s case %zu, %d threads: %g", kernel, i, threads, diff);
+    for (int unequal = 0; unequal <= 1; unequal++) {
+      if (unequal) set_unequal_shares(pool);
+      for (size_t i = 0; i < n_cases; i++) {
+        double diff = run_conv(kernel, &cases[i], ep, true, true, &ctx);
+        CHECK_MSG(diff <= tol, "%s case %zu, %d threads%s: %g", kernel, i, threads,
+                  unequal ? ", unequal shares" : "", diff);
+      }
     }
     lens_threadpool_free(pool);
   }
@@ -119,7 +123,8 @@ static void test_conv_im2col_few_input_channels_match_reference(void) {
 }
 
 /* Runs every case on 2 and 3 threads at every ISA level, with a residual and Relu, with
- * Tanh and with HardSwish; tol is the named error budget of the kernel. */
+ * Tanh and with HardSwish, in equal and in unequal shares (lens_exec_split); tol is the
+ * named error budget of the kernel. */
 static void check_cases_on_threads(const char *kernel, const conv_case *cases, size_t n_cases,
                                    double tol) {
   int levels[3], n_levels = isa_levels(levels);
@@ -128,13 +133,15 @@ static void check_cases_on_threads(const char *kernel, const conv_case *cases, s
     CHECK_OK(lens_threadpool_create(threads, &pool));
     lens_exec_ctx ctx = {0};
     ctx.pool = pool;
-    for (int li = 0; li < n_levels; li++) {
-      lens_cpu_force_isa(levels[li]);
+    for (int li = 0; li < 2 * n_levels; li++) {
+      if (li == n_levels) set_unequal_shares(pool);
+      lens_cpu_force_isa(levels[li % n_levels]);
       for (size_t i = 0; i < n_cases; i++)
         for (size_t e = 1; e < N_EPILOGUES; e += 3) {
           double diff = run_conv(kernel, &cases[i], &epilogues[e], e == 1, true, &ctx);
-          CHECK_MSG(diff <= tol, "%s case %zu epilogue %zu, %d threads, isa %s: %g", kernel, i,
-                    e, threads, lens_cpu_isa_name(levels[li]), diff);
+          CHECK_MSG(diff <= tol, "%s case %zu epilogue %zu, %d threads%s, isa %s: %g", kernel,
+                    i, e, threads, li >= n_levels ? " in unequal shares" : "",
+                    lens_cpu_isa_name(levels[li % n_levels]), diff);
         }
     }
     lens_cpu_force_isa(-1);

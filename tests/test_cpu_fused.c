@@ -638,8 +638,10 @@ static void test_binary_f32_matches_reference_for_each_broadcast(void) {
   int levels[3], n_levels = isa_levels(levels);
   lens_threadpool *pool = NULL;
   CHECK_OK(lens_threadpool_create(2, &pool));
-  for (int li = 0; li < n_levels; li++) {
-    lens_cpu_force_isa(levels[li]);
+  /* each ISA level, then each again with the threads' parts of planes in unequal shares */
+  for (int li = 0; li < 2 * n_levels; li++) {
+    if (li == n_levels) set_unequal_shares(pool);
+    lens_cpu_force_isa(levels[li % n_levels]);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
       int64_t na = 1, nb = 1;
       for (int d = 0; d < cases[i].ra; d++) na *= cases[i].a[d];
@@ -658,8 +660,9 @@ static void test_binary_f32_matches_reference_for_each_broadcast(void) {
         ctx.pool = pool;
         double diff = check_kernel(kernels[o], &t, in, 2, false,
                                    e < N_EPILOGUES ? &epilogues[e] : NULL, o == 1, &ctx);
-        CHECK_MSG(diff <= 1e-6, "%s case %zu isa %s: diff %g", ops[o], i,
-                  lens_cpu_isa_name(levels[li]), diff);
+        CHECK_MSG(diff <= 1e-6, "%s case %zu isa %s%s: diff %g", ops[o], i,
+                  lens_cpu_isa_name(levels[li % n_levels]),
+                  li >= n_levels ? ", unequal shares" : "", diff);
         tnode_free(&t);
       }
       free(a);

@@ -152,9 +152,12 @@ static void test_sgemm_threads_and_zero_sizes(void) {
       /* split by rows, 56 a thread: B read in place though the product has 150 */
       {150, 200, 90, false, false, 1.0f, 0.0f, 3},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    CHECK(check_sgemm_case(&cases[i], &ctx, false));
-    CHECK(check_sgemm_case(&cases[i], &ctx, true));
+  for (int unequal = 0; unequal <= 1; unequal++) {
+    if (unequal) set_unequal_shares(pool); /* the split products' parts of other sizes */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      CHECK(check_sgemm_case(&cases[i], &ctx, false));
+      CHECK(check_sgemm_case(&cases[i], &ctx, true));
+    }
   }
   lens_threadpool_free(pool);
 
@@ -356,6 +359,96 @@ static void wait_for_the_others(void *arg, int task) {
     return;
   }
   __atomic_add_fetch(&r->done, 1, __ATOMIC_RELEASE);
+}
+
+/* Equal parts are units * part / parts units from the start, as every static split was
+ * before shares; unequal ones follow the shares, and either way the parts tile [0, n). */
+static void test_split_ranges_tile_the_work(void) {
+  static const int64_t sizes[] = {0, 1, 5, 48, 49, 196, 1000, 3136};
+  static const int64_t units[] = {1, 16};
+  for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+    for (size_t ui = 0; ui < 2; ui++)
+      for (int parts = 1; parts <= 5; parts++)
+        for (int weighted = 0; weighted <= 1; weighted++) {
+          int64_t n = sizes[si], unit = units[ui], whole = (n + unit - 1) / unit, end = 0;
+          lens_split s = {parts, weighted, {0}};
+          for (int t = 1; t < parts; t++) /* growing shares */
+            s.at[t] = (uint16_t)(LENS_SPLIT_ONE * t * t / (parts * parts));
+          s.at[parts] = LENS_SPLIT_ONE;
+          for (int t = 0; t < parts; t++) {
+            int64_t b, e;
+            lens_split_range(&s, n, unit, t, &b, &e);
+            CHECK_MSG(b == end && e >= b && e <= n && (b % unit == 0 || b == n),
+                      "n %lld unit %lld part %d of %d: [%lld, %lld) after %lld", (long long)n,
+                      (long long)unit, t, parts, (long long)b, (long long)e, (long long)end);
+            if (!weighted) {
+              int64_t even = whole * t / parts * unit;
+              CHECK(b == (even < n ? even : n));
+            } else if (n >= 1000) {
+              /* within a unit (and rounding) of the share */
+              double share = (double)(s.at[t + 1] - s.at[t]) / LENS_SPLIT_ONE;
+              CHECK(fabs((double)(e - b) - share * (double)n) <= 2.0 * (double)unit);
+            }
+            end = e;
+          }
+          CHECK(end == n);
+        }
+}
+
+/* A pool learns its threads' speeds from the static regions of each run (thread 1 twice as
+ * fast: thread 0 then takes a third), keeps its shares through noise of a few percent, and
+ * goes back to equal parts when the speeds even out. Splits of other part counts, and
+ * regions too short to time, are left alone. */
+static void test_split_shares_follow_the_threads_speeds(void) {
+  lens_threadpool *pool = NULL;
+  CHECK_OK(lens_threadpool_create(2, &pool));
+  lens_exec_ctx ctx = {0};
+  ctx.pool = pool;
+  lens_split s;
+  lens_exec_split(&ctx, 2, &s);
+  CHECK(s.parts == 2 && !s.weighted);
+  double work[2] = {1.0, 1.0}, slow[2] = {2e-3, 1e-3}, even[2] = {1e-3, 1e-3};
+  double noisy[2] = {1.03e-3, 1e-3}, short_run[2] = {2e-6, 1e-6};
+  for (int run = 0; run < 30; run++) {
+    lens_exec_split(&ctx, 2, &s);
+    lens_exec_split_observe(&ctx, &s, work, slow);
+    lens_exec_settle_shares(pool);
+  }
+  lens_exec_split(&ctx, 2, &s);
+  CHECK(s.weighted);
+  CHECK_MSG(abs((int)s.at[1] - LENS_SPLIT_ONE / 3) <= LENS_SPLIT_ONE / 64, "at[1] %d",
+            (int)s.at[1]);
+  int64_t b, e;
+  lens_split_range(&s, 3000, 1, 0, &b, &e);
+  CHECK(b == 0 && e > 950 && e < 1050);
+  lens_split other;
+  lens_exec_split(&ctx, 3, &other); /* not one part per thread */
+  CHECK(!other.weighted);
+  uint16_t learned = s.at[1];
+  for (int run = 0; run < 30; run++) {
+    lens_exec_split_observe(&ctx, &s, work, short_run);
+    lens_exec_settle_shares(pool);
+  }
+  lens_exec_split(&ctx, 2, &s);
+  CHECK(s.weighted && s.at[1] == learned);
+  /* speeds even: the shares go back to equal parts, which then hold through 3% noise */
+  for (int run = 0; run < 40; run++) {
+    lens_exec_split(&ctx, 2, &s);
+    lens_split_range(&s, 1000, 1, 0, &b, &e);
+    double part_work[2] = {(double)e, 1000.0 - (double)e};
+    double seconds[2] = {(double)e * 1e-6, (1000.0 - (double)e) * 1e-6};
+    lens_exec_split_observe(&ctx, &s, part_work, seconds);
+    lens_exec_settle_shares(pool);
+  }
+  lens_exec_split(&ctx, 2, &s);
+  CHECK(!s.weighted);
+  for (int run = 0; run < 40; run++) {
+    lens_exec_split_observe(&ctx, &s, work, run % 2 ? noisy : even);
+    lens_exec_settle_shares(pool);
+    lens_exec_split(&ctx, 2, &s);
+    CHECK(!s.weighted);
+  }
+  lens_threadpool_free(pool);
 }
 
 static void test_threadpool_takes_over_a_busy_threads_tasks(void) {
@@ -613,6 +706,8 @@ static void test_registry_lists_the_sgemm_kernels(void) {
 
 LENS_TEST_MAIN(LENS_TEST(test_cpu_force_isa_caps_and_restores),
                LENS_TEST(test_sgemm_prepacked_gather_matches_naive),
+               LENS_TEST(test_split_ranges_tile_the_work),
+               LENS_TEST(test_split_shares_follow_the_threads_speeds),
                LENS_TEST(test_sgemm_matches_naive_on_awkward_sizes),
                LENS_TEST(test_sgemm_crosses_cache_blocks_all_transposes),
                LENS_TEST(test_sgemm_threads_and_zero_sizes),

@@ -2,6 +2,7 @@
 #include "core/exec.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 void *lens_exec_scratch(lens_exec_ctx *ctx) { return ctx->scratch; }
 
@@ -114,4 +115,110 @@ void lens_parallel_plane_parts(lens_exec_ctx *ctx, size_t planes, int parts,
   if (planes == 0 || parts < 1) return;
   plane_parts_job job = {planes, fn, arg};
   lens_parallel_for(ctx, planes * (size_t)parts, run_plane_parts, &job);
+}
+
+/* ---- static splits sized by the threads' speeds ------------------------------------------ */
+
+_Static_assert(LENS_POOL_SPEED_THREADS == LENS_SPLIT_MAX_PARTS,
+               "a pool keeps a speed for every part a split can have");
+
+/* Each run moves a thread's speed this far towards what its static regions measured. */
+#define SPEED_STEP 0.2
+/* Runs whose static regions took less than this on some thread say more about wake-ups
+ * and clocks than about speeds. */
+#define SPEED_MIN_SECONDS 100e-6
+/* Shares move in steps of 1/64, and only when one is 1/32 away from where it is: the
+ * parts' edges are where the threads' positions stop lining up from node to node, so they
+ * stay put through the measurements' noise (a few percent between equal cores). */
+#define SHARE_QUANTUM (LENS_SPLIT_ONE / 64)
+#define SHARE_HYSTERESIS (LENS_SPLIT_ONE / 32)
+/* The least share a part keeps (1/256), so that its thread's speed is still measured. */
+#define SHARE_MIN (LENS_SPLIT_ONE / 32 / LENS_SPLIT_MAX_PARTS * 2)
+
+static bool split_by_speeds(const lens_exec_ctx *ctx, int parts) {
+  return ctx && ctx->pool && parts >= 2 && parts <= LENS_SPLIT_MAX_PARTS &&
+         parts == lens_threadpool_threads(ctx->pool);
+}
+
+void lens_exec_split(const lens_exec_ctx *ctx, int parts, lens_split *s) {
+  s->parts = parts < 1 ? 1 : parts;
+  s->weighted = false;
+  if (!split_by_speeds(ctx, parts)) return;
+  const lens_thread_speeds *v = lens_threadpool_speeds(ctx->pool);
+  if (!v->weighted) return;
+  s->weighted = true;
+  for (int t = 0; t <= parts; t++) s->at[t] = v->at[t];
+}
+
+void lens_split_range(const lens_split *s, int64_t n, int64_t unit, int part, int64_t *b,
+                      int64_t *e) {
+  int64_t units = unit > 0 ? (n + unit - 1) / unit : n, u0, u1;
+  if (s->weighted) {
+    u0 = (units * s->at[part] + LENS_SPLIT_ONE / 2) / LENS_SPLIT_ONE;
+    u1 = (units * s->at[part + 1] + LENS_SPLIT_ONE / 2) / LENS_SPLIT_ONE;
+  } else {
+    u0 = units * part / s->parts;
+    u1 = units * (part + 1) / s->parts;
+  }
+  if (unit < 1) unit = 1;
+  *b = u0 * unit < n ? u0 * unit : n;
+  *e = u1 * unit < n ? u1 * unit : n;
+}
+
+void lens_exec_split_observe(lens_exec_ctx *ctx, const lens_split *s, const double *work,
+                             const double *seconds) {
+  if (!split_by_speeds(ctx, s->parts)) return;
+  for (int t = 0; t < s->parts; t++)
+    if (!(seconds[t] >= 0.0) || !(work[t] >= 0.0)) return;
+  lens_thread_speeds *v = lens_threadpool_speeds(ctx->pool);
+  for (int t = 0; t < s->parts; t++) {
+    v->work[t] += work[t];
+    v->seconds[t] += seconds[t];
+  }
+}
+
+void lens_exec_settle_shares(lens_threadpool *pool) {
+  int parts = lens_threadpool_threads(pool);
+  lens_thread_speeds *v = lens_threadpool_speeds(pool);
+  if (!v || parts < 2 || parts > LENS_SPLIT_MAX_PARTS) return;
+  double rate[LENS_SPLIT_MAX_PARTS], sum = 0.0, shortest = INFINITY;
+  for (int t = 0; t < parts; t++) {
+    rate[t] = v->seconds[t] > 0.0 ? v->work[t] / v->seconds[t] : 0.0;
+    sum += rate[t];
+    if (v->seconds[t] < shortest) shortest = v->seconds[t];
+    v->work[t] = v->seconds[t] = 0.0;
+  }
+  if (!(shortest >= SPEED_MIN_SECONDS) || !(sum > 0.0)) return;
+  double total = 0.0;
+  for (int t = 0; t < parts; t++) {
+    v->speed[t] += SPEED_STEP * (rate[t] * parts / sum - v->speed[t]);
+    total += v->speed[t];
+  }
+  /* the shares the speeds ask for; every part keeps some, or its thread's speed would no
+   * longer be measured */
+  uint16_t want[LENS_SPLIT_MAX_PARTS + 1];
+  double cum = 0.0;
+  want[0] = 0;
+  want[parts] = LENS_SPLIT_ONE;
+  for (int t = 0; t + 1 < parts; t++) {
+    cum += v->speed[t];
+    want[t + 1] = (uint16_t)(lround(cum / total * (LENS_SPLIT_ONE / SHARE_QUANTUM)) *
+                             SHARE_QUANTUM);
+  }
+  for (int t = 1; t < parts; t++)
+    if (want[t] < want[t - 1] + SHARE_MIN) want[t] = (uint16_t)(want[t - 1] + SHARE_MIN);
+  for (int t = parts - 1; t >= 1; t--)
+    if (want[t] > want[t + 1] - SHARE_MIN) want[t] = (uint16_t)(want[t + 1] - SHARE_MIN);
+  /* how far they are from the current shares (equal, or v->at), and from equal ones */
+  int moved = 0, off_equal = 0;
+  for (int t = 1; t < parts; t++) {
+    int equal = (int)((long)LENS_SPLIT_ONE * t / parts);
+    int now = v->weighted ? v->at[t] : equal;
+    if (abs(want[t] - now) > moved) moved = abs(want[t] - now);
+    if (abs(want[t] - equal) > off_equal) off_equal = abs(want[t] - equal);
+  }
+  if (moved < SHARE_HYSTERESIS) return;
+  v->weighted = off_equal >= SHARE_HYSTERESIS;
+  if (v->weighted)
+    for (int t = 0; t <= parts; t++) v->at[t] = want[t];
 }

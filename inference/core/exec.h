@@ -13,4 +13,8 @@ struct lens_exec_ctx {
   const lens_epilogue *epilogue; /* NULL: none */
 };
 
+/* After a run: the threads' speeds measured in its static regions (lens_exec_split_observe)
+ * move the shares of the next runs' splits. */
+void lens_exec_settle_shares(lens_threadpool *pool);
+
 #endif

@@ -1505,6 +1505,7 @@ lens_status *lens_session_run(lens_session *s, const lens_tensor *inputs, size_t
       x->runs++;
     }
   }
+  lens_exec_settle_shares(s->pool);
   for (size_t i = 0; i < n_outputs; i++) {
     const session_tensor *t = &s->tensors[g->outputs[i]];
     lens_tensor *o = &outputs[i];

@@ -8,7 +8,9 @@
  * tasks than threads are dealt out the same way, as one contiguous range per thread, and
  * a thread that finishes its range takes the remaining tasks of the others: the two cores
  * of the shared machines this runs on are often unequal (one at about 60% of the other's
- * vector throughput for seconds at a time), and a static split then waits for the slow one. */
+ * vector throughput for seconds at a time), and a static split then waits for the slow one.
+ * Static splits are sized instead by the threads' speeds, which the pool keeps for its
+ * users (lens_thread_speeds; see lens_exec_split). */
 #include "core/threadpool.h"
 
 #include <pthread.h>
@@ -48,6 +50,7 @@ struct lens_threadpool {
   struct task_range *ranges; /* one per thread */
   atomic_int active;         /* workers still inside the current run */
   struct worker_arg *args;
+  lens_thread_speeds speeds;
 };
 
 /* The next unclaimed task of a thread's range, alone on its cache line: the owner and the
@@ -114,6 +117,7 @@ lens_status *lens_threadpool_create(int threads, lens_threadpool **out) {
   lens_threadpool *p = calloc(1, sizeof *p);
   if (!p) return lens_error_oom();
   p->threads = threads;
+  for (int i = 0; i < LENS_POOL_SPEED_THREADS; i++) p->speeds.speed[i] = 1.0;
   pthread_mutex_init(&p->mutex, NULL);
   pthread_cond_init(&p->wake, NULL);
   pthread_cond_init(&p->done, NULL);
@@ -163,6 +167,8 @@ void lens_threadpool_free(lens_threadpool *p) {
 }
 
 int lens_threadpool_threads(const lens_threadpool *p) { return p ? p->threads : 1; }
+
+lens_thread_speeds *lens_threadpool_speeds(lens_threadpool *p) { return p ? &p->speeds : NULL; }
 
 void lens_threadpool_run(lens_threadpool *p, int n_tasks, void (*fn)(void *arg, int task),
                          void *arg) {

@@ -138,6 +138,7 @@ typedef struct binary_job {
   int parts;       /* threads' parts of each plane-long row (1: rows go whole) */
   const lens_epilogue *ep;
   lens_cpu_epilogue_fn epi;
+  lens_split split; /* of each row among the parts (lens_exec_split) */
 } binary_job;
 
 /* Elements [b, e) of row r. */
@@ -173,7 +174,7 @@ static void binary_rows(void *arg, size_t begin, size_t end) {
 static void binary_plane_part(void *arg, size_t plane, int part) {
   const binary_job *j = arg;
   int64_t b, e;
-  lens_sgemm_split_cols(j->row_len, j->parts, part, &b, &e);
+  lens_sgemm_split_cols(&j->split, j->row_len, part, &b, &e);
   if (b < e) binary_segment(j, (int64_t)plane, b, e);
 }
 
@@ -194,7 +195,8 @@ static lens_status *binary_compute(const lens_node *node, const lens_value *in,
   const lens_epilogue *ep = lens_exec_epilogue(ctx);
   binary_job job = {&p, in[p.full].data, in[1 - p.full].data, out[0].data, vv[p.op],
                     p.full == 0 ? vs[p.op] : sv[p.op], 0, 1,
-                    lens_cpu_epilogue_is_empty(ep) ? NULL : ep, lens_cpu_epilogue_select()};
+                    lens_cpu_epilogue_is_empty(ep) ? NULL : ep, lens_cpu_epilogue_select(),
+                    {0}};
   if (p.other.mid == p.total || p.other.mid == 1) job.row_len = BLOCK;
   else if (p.other.inner == 1) job.row_len = p.other.mid;
   else job.row_len = p.other.inner;
@@ -205,6 +207,7 @@ static lens_status *binary_compute(const lens_node *node, const lens_value *in,
   if (threaded && parts > 1 && (job.row_len == BLOCK || job.row_len == plane)) {
     job.row_len = plane;
     job.parts = parts;
+    lens_exec_split(ctx, parts, &job.split);
     lens_parallel_plane_parts(ctx, (size_t)(p.total / plane), job.parts, binary_plane_part,
                               &job);
     return NULL;

@@ -892,6 +892,7 @@ typedef struct wino_region {
   int parts;
   void (*in_fn)(void *, size_t, size_t);
   void (*out_fn)(void *, size_t, size_t);
+  lens_split split; /* of the tiles or channels among the parts (lens_exec_split) */
 } wino_region;
 
 /* One thread's share of a block: its range of tiles through the input transform, the 36
@@ -901,8 +902,10 @@ static void wino_part(void *arg, size_t begin, size_t end) {
   const wino_job *job = w->job;
   const wino_plan *p = job->p;
   for (size_t part = begin; part < end; part++) {
-    /* an even split: in whole vectors of tiles, 49 (28x28) would go 32 + 17 */
-    int64_t a = job->nt * (int64_t)part / w->parts, b = job->nt * ((int64_t)part + 1) / w->parts;
+    /* tiles by the threads' shares, not in whole vectors of them: 49 (28x28) would go
+     * 32 + 17 */
+    int64_t a, b;
+    lens_split_range(&w->split, job->nt, 1, (int)part, &a, &b);
     if (a >= b) continue;
     /* the part's tiles get their own contiguous stretch of v and xk (rows b - a long), so
      * that no cache line is written by two threads */
@@ -932,9 +935,10 @@ static void wino_channels(void *arg, size_t begin, size_t end) {
   const wino_plan *p = job->p;
   int64_t panels = (p->m + LENS_SGEMM_MR - 1) / LENS_SGEMM_MR;
   for (size_t part = begin; part < end; part++) {
-    int64_t a = panels * (int64_t)part / w->parts * LENS_SGEMM_MR;
-    int64_t b = panels * ((int64_t)part + 1) / w->parts * LENS_SGEMM_MR;
-    if (b > p->m) b = p->m;
+    int64_t a, b;
+    lens_split_range(&w->split, panels, 1, (int)part, &a, &b);
+    a *= LENS_SGEMM_MR;
+    b = b * LENS_SGEMM_MR < p->m ? b * LENS_SGEMM_MR : p->m;
     if (a >= b) continue;
     for (int k = 0; k < NK; k++)
       lens_sgemm_prepacked_range(false, p->m, job->ld, p->c, w->packed + (size_t)k * w->per_k,
@@ -1013,7 +1017,8 @@ static lens_status *wino_compute(const lens_node *node, const lens_value *in, le
                         small_parts(&p, lens_exec_threads(ctx))};
   size_t per_k = lens_sgemm_packed_a_floats(p.m, p.c);
   int64_t in_image = p.c * p.w.in[0] * p.w.in[1], out_image = p.m * p.oh * p.ow;
-  wino_region region = {&job, packed, per_k, threads, in_fn, out_fn};
+  wino_region region = {&job, packed, per_k, threads, in_fn, out_fn, {0}};
+  lens_exec_split(ctx, threads, &region.split);
   for (int64_t n = 0; n < in[0].dims[0]; n++) {
     job.x = (const float *)in[0].data + n * in_image;
     job.y = (float *)out[0].data + n * out_image;

@@ -681,6 +681,7 @@ typedef struct chunk_job {
   size_t slot_bytes;
   const lens_sgemm_epilogue *epi; /* bias and residual of the group, or NULL */
   int parts;
+  lens_split split; /* of the image among the parts (lens_exec_split) */
   gather2_fn gather2;
   lens_cpu_epilogue_fn epi_fn; /* the phase path's, applied row by row */
   /* a fused MaxPool: its window, plane function and the threads' bands of convolution
@@ -697,7 +698,7 @@ static void chunk_part(void *arg, size_t begin, size_t end) {
   const conv_plan *p = j->p;
   for (size_t part = begin; part < end; part++) {
     int64_t a, b;
-    lens_sgemm_split_cols(p->out_hw, j->parts, (int)part, &a, &b);
+    lens_sgemm_split_cols(&j->split, p->out_hw, (int)part, &a, &b);
     float *col = (float *)(j->col + part * j->slot_bytes);
     for (int64_t q0 = a; q0 < b; q0 += p->chunk_cols) {
       int64_t n = b - q0 < p->chunk_cols ? b - q0 : p->chunk_cols;
@@ -887,7 +888,8 @@ static void phase_part(void *arg, size_t begin, size_t end) {
   int32_t off[CHUNKED_MAX_DEPTH];
   phase_offsets(p, off);
   for (size_t part = begin; part < end; part++) {
-    int64_t r0 = oh_n * (int64_t)part / j->parts, r1 = oh_n * (int64_t)(part + 1) / j->parts;
+    int64_t r0, r1;
+    lens_split_range(&j->split, oh_n, 1, (int)part, &r0, &r1);
     float *buf = (float *)(j->col + part * j->slot_bytes);
     for (int64_t b0 = r0; b0 < r1; b0 += PHASE_BAND_ROWS) {
       int64_t b1 = b0 + PHASE_BAND_ROWS < r1 ? b0 + PHASE_BAND_ROWS : r1;
@@ -941,8 +943,8 @@ static void pool_part(void *arg, size_t begin, size_t end) {
   if (phase) phase_offsets(p, off);
 #endif
   for (size_t part = begin; part < end; part++) {
-    int64_t q_begin = ph_n * (int64_t)part / j->parts;
-    int64_t q_end = ph_n * (int64_t)(part + 1) / j->parts;
+    int64_t q_begin, q_end;
+    lens_split_range(&j->split, ph_n, 1, (int)part, &q_begin, &q_end);
     float *buf = (float *)(j->col + part * j->slot_bytes);
     float *rows = (float *)(j->bands + part * j->band_bytes);
     int64_t have0 = 0, have1 = 0; /* convolution rows in rows, have0 first */
@@ -1024,8 +1026,8 @@ static lens_status *conv_compute_kernel(const lens_node *node, const lens_value 
         const float *phase_wg =
             packed_w + p.phase_w_offset + (size_t)(g * ((p.mg + 7) / 8 * 8) * p.kg);
         chunk_job job = {&p, xg, wg, phase_wg, yg, (char *)col, p.slot_bytes, epi_or_null,
-                         parts, gather2_select(), lens_cpu_epilogue_select(), NULL, NULL,
-                         NULL, 0};
+                         parts, {0}, gather2_select(), lens_cpu_epilogue_select(), NULL,
+                         NULL, NULL, 0};
         void (*part_fn)(void *, size_t, size_t) = chunk_part;
 #if defined(__x86_64__) || defined(__i386__)
         if (lens_cpu_isa() == LENS_CPU_ISA_AVX512) part_fn = phase_part;
@@ -1040,6 +1042,7 @@ static lens_status *conv_compute_kernel(const lens_node *node, const lens_value 
           parts = job.parts;
           part_fn = pool_part;
         }
+        lens_exec_split(ctx, parts, &job.split);
         if (parts > 1) lens_parallel_for(ctx, (size_t)parts, part_fn, &job);
         else part_fn(&job, 0, 1);
         continue;

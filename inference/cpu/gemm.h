@@ -59,9 +59,10 @@ void lens_sgemm_prepacked_epilogue(lens_exec_ctx *ctx, bool trans_b, int64_t m, 
                                    int64_t ldb, float *c, int64_t ldc, void *workspace,
                                    const lens_sgemm_epilogue *epilogue);
 
-/* For kernels that run their own parallel region: part `part` of `parts` of n columns, split
- * in whole micro-kernel vectors ([*j0, *j1), possibly empty). */
-void lens_sgemm_split_cols(int64_t n, int parts, int part, int64_t *j0, int64_t *j1);
+/* For kernels that run their own parallel region: part `part` of split s of n columns, in
+ * whole micro-kernel vectors ([*j0, *j1), possibly empty), as the GEMMs split theirs. */
+void lens_sgemm_split_cols(const lens_split *s, int64_t n, int part, int64_t *j0,
+                           int64_t *j1);
 
 /* Rows [i0, i1) (i0 a multiple of LENS_SGEMM_MR) and columns [j0, j1) of
  * lens_sgemm_prepacked_epilogue's product, computed on the calling thread without workspace

@@ -81,6 +81,32 @@ int lens_plane_parts(const lens_exec_ctx *ctx, int64_t rows, int64_t cols);
  * two threads at different times. */
 void lens_parallel_plane_parts(lens_exec_ctx *ctx, size_t planes, int parts,
                                void (*fn)(void *arg, size_t plane, int part), void *arg);
+/* ---- static splits, sized by the threads' speeds ---------------------------------------
+ * Kernels that give each thread one fixed part (part t on thread t, so that node after node
+ * each thread takes the same positions and reads what its own core wrote) size the parts by
+ * the speeds the session measured for its threads: the two cores of the shared machines this
+ * runs on are often unequal for seconds at a time, and equal parts then wait for the slower
+ * one. Every such kernel splits with the same shares, so the parts still line up from node
+ * to node. */
+#define LENS_SPLIT_MAX_PARTS 16
+#define LENS_SPLIT_ONE 4096 /* a whole, in the units of lens_split.at */
+typedef struct lens_split {
+  int parts;
+  bool weighted;                          /* false: equal parts */
+  uint16_t at[LENS_SPLIT_MAX_PARTS + 1]; /* weighted: part t is [at[t], at[t + 1]) */
+} lens_split;
+/* The split into parts: by the threads' shares when there is one part per thread of the
+ * session, else (and until speeds differ) equal parts. */
+void lens_exec_split(const lens_exec_ctx *ctx, int parts, lens_split *s);
+/* Part `part` of n items in whole units of unit: [*b, *e), clipped to n. Equal parts are
+ * units * part / parts units from the start. */
+void lens_split_range(const lens_split *s, int64_t n, int64_t unit, int part, int64_t *b,
+                      int64_t *e);
+/* After a region of split s (one part per thread): how much work each part had and how
+ * long it took, so that the shares follow the threads' speeds. On the calling thread. */
+void lens_exec_split_observe(lens_exec_ctx *ctx, const lens_split *s, const double *work,
+                             const double *seconds);
+
 /* Per-kernel state created when the session was prepared (NULL for reference kernels). */
 void *lens_exec_kernel_state(const lens_exec_ctx *ctx);
 
