@@ -1443,6 +1443,7 @@ static lens_status *run_with_device(lens_session *s, const lens_tensor *inputs,
     if (p >= 0) LENS_TRY(stage(s, &s->exec[p], t, false));
   }
   LENS_TRY(s->backend->finish(s->dev));
+  lens_exec_settle_shares(s->pool);
   describe_outputs(s, outputs, n_outputs);
   return NULL;
 }
