@@ -135,10 +135,9 @@ typedef struct binary_job {
   vs_fn vs;      /* full OP scalar, or scalar OP full when the full operand is the second */
   int64_t row_len; /* BLOCK (full or scalar), mid (other repeats) or inner (one per row), or
                     * the plane when threads split planes */
-  int parts;       /* threads' parts of each plane-long row (1: rows go whole) */
   const lens_epilogue *ep;
   lens_cpu_epilogue_fn epi;
-  lens_split split; /* of each row among the parts (lens_exec_split) */
+  lens_split split; /* threads' parts of each plane-long row (parts 1: rows go whole) */
 } binary_job;
 
 /* Elements [b, e) of row r. */
@@ -194,7 +193,7 @@ static lens_status *binary_compute(const lens_node *node, const lens_value *in,
 #endif
   const lens_epilogue *ep = lens_exec_epilogue(ctx);
   binary_job job = {&p, in[p.full].data, in[1 - p.full].data, out[0].data, vv[p.op],
-                    p.full == 0 ? vs[p.op] : sv[p.op], 0, 1,
+                    p.full == 0 ? vs[p.op] : sv[p.op], 0,
                     lens_cpu_epilogue_is_empty(ep) ? NULL : ep, lens_cpu_epilogue_select(),
                     {0}};
   if (p.other.mid == p.total || p.other.mid == 1) job.row_len = BLOCK;
@@ -206,10 +205,8 @@ static lens_status *binary_compute(const lens_node *node, const lens_value *in,
   int parts = plane ? lens_plane_parts(ctx, out[0].dims[2], out[0].dims[3]) : 1;
   if (threaded && parts > 1 && (job.row_len == BLOCK || job.row_len == plane)) {
     job.row_len = plane;
-    job.parts = parts;
     lens_exec_split(ctx, parts, &job.split);
-    lens_parallel_plane_parts(ctx, (size_t)(p.total / plane), job.parts, binary_plane_part,
-                              &job);
+    lens_parallel_plane_parts(ctx, (size_t)(p.total / plane), parts, binary_plane_part, &job);
     return NULL;
   }
   size_t rows = (size_t)((p.total + job.row_len - 1) / job.row_len);

@@ -889,7 +889,6 @@ typedef struct wino_region {
   const wino_job *job;
   const float *packed;
   size_t per_k;
-  int parts;
   void (*in_fn)(void *, size_t, size_t);
   void (*out_fn)(void *, size_t, size_t);
   lens_split split; /* of the tiles or channels among the parts (lens_exec_split) */
@@ -1017,7 +1016,7 @@ static lens_status *wino_compute(const lens_node *node, const lens_value *in, le
                         small_parts(&p, lens_exec_threads(ctx))};
   size_t per_k = lens_sgemm_packed_a_floats(p.m, p.c);
   int64_t in_image = p.c * p.w.in[0] * p.w.in[1], out_image = p.m * p.oh * p.ow;
-  wino_region region = {&job, packed, per_k, threads, in_fn, out_fn, {0}};
+  wino_region region = {&job, packed, per_k, in_fn, out_fn, {0}};
   lens_exec_split(ctx, threads, &region.split);
   for (int64_t n = 0; n < in[0].dims[0]; n++) {
     job.x = (const float *)in[0].data + n * in_image;

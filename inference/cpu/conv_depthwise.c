@@ -61,8 +61,8 @@ struct dw_job {
   int vl;
   int64_t groups;        /* full groups of vl channels per image */
   int64_t first_channel; /* the plane path takes output channels from here on */
-  int parts;             /* threads split each plane into bands of rows (1: whole planes) */
-  lens_split split;      /* of each plane's positions among them (lens_exec_split) */
+  /* threads' parts of each plane's positions, bands of rows (parts 1: whole planes) */
+  lens_split split;
   /* with threads, each plane's output lines are asked for, to write, while the one before
    * it is computed (see prefetch_c in gemm.c): mobilenet_v2 at two threads 3.2-3.8%, ssdlite
    * 3.4% faster */
@@ -847,9 +847,9 @@ static lens_status *dw_compute(const lens_node *node, const lens_value *in, lens
   /* the channels left after whole groups (all of them when there are no groups) */
   job.first_channel = job.groups * job.vl;
   size_t planes = (size_t)(batch * (job.m_out - job.first_channel));
-  job.parts = serial ? 1 : lens_plane_parts(ctx, job.w.out[0], job.w.out[1]);
-  lens_exec_split(ctx, job.parts, &job.split);
-  if (job.parts > 1) lens_parallel_plane_parts(ctx, planes, job.parts, dw_plane_part, &job);
+  int parts = serial ? 1 : lens_plane_parts(ctx, job.w.out[0], job.w.out[1]);
+  lens_exec_split(ctx, parts, &job.split);
+  if (parts > 1) lens_parallel_plane_parts(ctx, planes, parts, dw_plane_part, &job);
   else if (serial) dw_planes(&job, 0, planes);
   else lens_parallel_for(ctx, planes, dw_planes, &job);
   return NULL;

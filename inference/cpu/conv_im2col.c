@@ -680,8 +680,7 @@ typedef struct chunk_job {
   char *col;            /* chunk_slots buffers, slot_bytes apart */
   size_t slot_bytes;
   const lens_sgemm_epilogue *epi; /* bias and residual of the group, or NULL */
-  int parts;
-  lens_split split; /* of the image among the parts (lens_exec_split) */
+  lens_split split; /* of the image among the parts, one per thread (lens_exec_split) */
   gather2_fn gather2;
   lens_cpu_epilogue_fn epi_fn; /* the phase path's, applied row by row */
   /* a fused MaxPool: its window, plane function and the threads' bands of convolution
@@ -1026,8 +1025,8 @@ static lens_status *conv_compute_kernel(const lens_node *node, const lens_value 
         const float *phase_wg =
             packed_w + p.phase_w_offset + (size_t)(g * ((p.mg + 7) / 8 * 8) * p.kg);
         chunk_job job = {&p, xg, wg, phase_wg, yg, (char *)col, p.slot_bytes, epi_or_null,
-                         parts, {0}, gather2_select(), lens_cpu_epilogue_select(), NULL,
-                         NULL, NULL, 0};
+                         {0}, gather2_select(), lens_cpu_epilogue_select(), NULL, NULL,
+                         NULL, 0};
         void (*part_fn)(void *, size_t, size_t) = chunk_part;
 #if defined(__x86_64__) || defined(__i386__)
         if (lens_cpu_isa() == LENS_CPU_ISA_AVX512) part_fn = phase_part;
@@ -1038,8 +1037,7 @@ static lens_status *conv_compute_kernel(const lens_node *node, const lens_value 
           job.max_plane = lens_cpu_max_plane(pool);
           job.bands = bands;
           job.band_bytes = band_bytes;
-          if (job.parts > pool->out[0]) job.parts = (int)pool->out[0];
-          parts = job.parts;
+          if (parts > pool->out[0]) parts = (int)pool->out[0];
           part_fn = pool_part;
         }
         lens_exec_split(ctx, parts, &job.split);
