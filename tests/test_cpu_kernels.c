@@ -395,6 +395,46 @@ static void test_split_ranges_tile_the_work(void) {
         }
 }
 
+typedef struct plane_visits {
+  size_t n, plane[64];
+  int part[64];
+} plane_visits;
+
+static void record_plane_visit(void *arg, size_t plane, int part) {
+  plane_visits *v = arg;
+  if (v->n < 64) {
+    v->plane[v->n] = plane;
+    v->part[v->n] = part;
+  }
+  v->n++;
+}
+
+/* lens_plane_parts_next names the plane each part takes next in lens_parallel_plane_parts
+ * (on one thread the calls come in the order of the parts' own sequences), and -1 after
+ * its last; every plane of every part is visited once. */
+static void test_plane_parts_next_follows_the_traversal(void) {
+  static const size_t plane_counts[] = {1, 2, 7};
+  for (size_t pi = 0; pi < 3; pi++)
+    for (int parts = 1; parts <= 3; parts++) {
+      size_t planes = plane_counts[pi];
+      plane_visits v = {0};
+      lens_parallel_plane_parts(NULL, planes, parts, record_plane_visit, &v);
+      CHECK(v.n == planes * (size_t)parts);
+      int seen[3][7] = {{0}};
+      for (size_t i = 0; i < v.n && i < 64; i++) {
+        CHECK(v.part[i] >= 0 && v.part[i] < parts && v.plane[i] < planes);
+        seen[v.part[i]][v.plane[i]]++;
+        bool last_of_part = i + 1 == v.n || v.part[i + 1] != v.part[i];
+        int64_t next = lens_plane_parts_next(planes, v.plane[i], v.part[i]);
+        CHECK_MSG(last_of_part ? next == -1 : next == (int64_t)v.plane[i + 1],
+                  "%zu planes, %d parts: after plane %zu of part %d comes %lld", planes, parts,
+                  v.plane[i], v.part[i], (long long)next);
+      }
+      for (int t = 0; t < parts; t++)
+        for (size_t q = 0; q < planes; q++) CHECK(seen[t][q] == 1);
+    }
+}
+
 /* A pool learns its threads' speeds from the static regions of each run (thread 1 twice as
  * fast: thread 0 then takes a third), keeps its shares through noise of a few percent, and
  * goes back to equal parts when the speeds even out. Splits of other part counts, and
@@ -708,6 +748,7 @@ LENS_TEST_MAIN(LENS_TEST(test_cpu_force_isa_caps_and_restores),
                LENS_TEST(test_sgemm_prepacked_gather_matches_naive),
                LENS_TEST(test_split_ranges_tile_the_work),
                LENS_TEST(test_split_shares_follow_the_threads_speeds),
+               LENS_TEST(test_plane_parts_next_follows_the_traversal),
                LENS_TEST(test_sgemm_matches_naive_on_awkward_sizes),
                LENS_TEST(test_sgemm_crosses_cache_blocks_all_transposes),
                LENS_TEST(test_sgemm_threads_and_zero_sizes),

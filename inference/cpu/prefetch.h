@@ -22,6 +22,12 @@ static inline void lens_prefetch_for_write(const float *p, int64_t n) {
   if (n > 0) lens_prefetch_line_for_write(p + n - 1);
 }
 
+/* The lines of floats [0, n) from p, to read into L1. */
+static inline void lens_prefetch_for_read(const float *p, int64_t n) {
+  for (int64_t q = 0; q < n; q += 16) __builtin_prefetch(p + q, 0, 3);
+  if (n > 0) __builtin_prefetch(p + n - 1, 0, 3);
+}
+
 /* Slice i of n of the lines of floats [0, count) from p, to read into L2: a stream asked
  * for a piece at a time while other work runs. */
 static inline void lens_prefetch_share(const float *p, int64_t count, int i, int n) {

@@ -81,6 +81,12 @@ int lens_plane_parts(const lens_exec_ctx *ctx, int64_t rows, int64_t cols);
  * two threads at different times. */
 void lens_parallel_plane_parts(lens_exec_ctx *ctx, size_t planes, int parts,
                                void (*fn)(void *arg, size_t plane, int part), void *arg);
+/* The plane that part takes after plane in lens_parallel_plane_parts (-1 after its last): for
+ * kernels that ask for the next plane's lines while they compute this one's. */
+static inline int64_t lens_plane_parts_next(size_t planes, size_t plane, int part) {
+  if (part % 2) return plane > 0 ? (int64_t)plane - 1 : -1;
+  return plane + 1 < planes ? (int64_t)plane + 1 : -1;
+}
 /* ---- static splits, sized by the threads' speeds ---------------------------------------
  * Kernels that give each thread one fixed part (part t on thread t, so that node after node
  * each thread takes the same positions and reads what its own core wrote) size the parts by
