@@ -16,6 +16,7 @@
 #include "cpu/kernels.h"
 #include "cpu/mask16.h"
 #include "cpu/pool.h"
+#include "cpu/prefetch.h"
 #include "ops/nn_common.h"
 
 static bool is_default_domain(const lens_node *node) {
@@ -333,13 +334,33 @@ typedef struct maxpool_job {
   max_plane_fn plane;
   int64_t planes;
   size_t bands; /* with threads: bands of output rows, each over every plane */
+  /* With threads, the next plane's input lines (to L1) and output lines (to write) are
+   * asked for while one is pooled: a thread's planes are its share of the channels, which
+   * the convolutions around (split by positions) wrote and will read half on the other
+   * core. SqueezeNet at two threads 1.5-2.5% faster (one process, runs alternating, in fast
+   * and slow states of the machine). */
+  bool prefetch_next;
 } maxpool_job;
+
+/* Output rows [r0, r1) of plane p, and the input rows they read, asked for. */
+static void maxpool_prefetch_rows(const maxpool_job *j, int64_t p, int64_t r0, int64_t r1) {
+  const lens_window *w = &j->w;
+  int64_t ih0 = r0 * w->stride[0] - w->pad_begin[0];
+  int64_t ih1 = (r1 - 1) * w->stride[0] - w->pad_begin[0] + (w->kernel[0] - 1) * w->dilation[0] + 1;
+  if (ih0 < 0) ih0 = 0;
+  if (ih1 > w->in[0]) ih1 = w->in[0];
+  if (ih0 < ih1)
+    lens_prefetch_for_read(j->x + (p * w->in[0] + ih0) * w->in[1], (ih1 - ih0) * w->in[1]);
+  lens_prefetch_for_write(j->y + (p * w->out[0] + r0) * w->out[1], (r1 - r0) * w->out[1]);
+}
 
 static void maxpool_planes(void *arg, size_t begin, size_t end) {
   const maxpool_job *j = arg;
   int64_t in_hw = j->w.in[0] * j->w.in[1], out_hw = j->w.out[0] * j->w.out[1];
-  for (size_t p = begin; p < end; p++)
+  for (size_t p = begin; p < end; p++) {
+    if (j->prefetch_next && p + 1 < end) maxpool_prefetch_rows(j, (int64_t)p + 1, 0, j->w.out[0]);
     j->plane(&j->w, j->x + (int64_t)p * in_hw, j->y + (int64_t)p * out_hw);
+  }
 }
 
 /* Bands [begin, end) of output rows of every plane: a band is the window with fewer output
@@ -355,8 +376,10 @@ static void maxpool_bands(void *arg, size_t begin, size_t end) {
     lens_window band = j->w;
     band.out[0] = r1 - r0;
     band.pad_begin[0] = j->w.pad_begin[0] - r0 * j->w.stride[0];
-    for (int64_t p = 0; p < j->planes; p++)
+    for (int64_t p = 0; p < j->planes; p++) {
+      if (j->prefetch_next && p + 1 < j->planes) maxpool_prefetch_rows(j, p + 1, r0, r1);
       j->plane(&band, j->x + p * in_hw, j->y + p * out_hw + r0 * j->w.out[1]);
+    }
   }
 }
 
@@ -376,6 +399,7 @@ static lens_status *maxpool_compute(const lens_node *node, const lens_value *in,
    * than they save (its 13-row pool: 0.06 -> 0.11 ms as bands). */
   int threads = lens_exec_threads(ctx);
   job.bands = (size_t)threads;
+  job.prefetch_next = threads > 1;
   if (threads > 1 && job.w.out[0] >= 16 * (int64_t)threads)
     lens_parallel_for(ctx, job.bands, maxpool_bands, &job);
   else
