@@ -814,16 +814,8 @@ static void dw_plane(const dw_job *j, int64_t q, int64_t oh_begin, int64_t oh_en
  * follow, and their input lines are often where the other core wrote them; the stores wait
  * for lines they do not own. */
 static void dw_prefetch_rows(const dw_job *j, int64_t q, int64_t oh_begin, int64_t oh_end) {
-  const lens_window *w = &j->w;
-  int64_t ih0 = oh_begin * w->stride[0] - w->pad_begin[0];
-  int64_t ih1 = (oh_end - 1) * w->stride[0] - w->pad_begin[0] +
-                (w->kernel[0] - 1) * w->dilation[0] + 1;
-  if (ih0 < 0) ih0 = 0;
-  if (ih1 > w->in[0]) ih1 = w->in[0];
-  if (ih0 < ih1)
-    lens_prefetch_for_read(dw_in_plane(j, q) + ih0 * w->in[1], (ih1 - ih0) * w->in[1]);
-  lens_prefetch_for_write(j->y + dw_out_offset(j, q) + oh_begin * w->out[1],
-                          (oh_end - oh_begin) * w->out[1]);
+  lens_prefetch_window_rows(&j->w, dw_in_plane(j, q), j->y + dw_out_offset(j, q), oh_begin,
+                            oh_end);
 }
 
 static void dw_planes(void *arg, size_t begin, size_t end) {

@@ -342,23 +342,13 @@ typedef struct maxpool_job {
   bool prefetch_next;
 } maxpool_job;
 
-/* Output rows [r0, r1) of plane p, and the input rows they read, asked for. */
-static void maxpool_prefetch_rows(const maxpool_job *j, int64_t p, int64_t r0, int64_t r1) {
-  const lens_window *w = &j->w;
-  int64_t ih0 = r0 * w->stride[0] - w->pad_begin[0];
-  int64_t ih1 = (r1 - 1) * w->stride[0] - w->pad_begin[0] + (w->kernel[0] - 1) * w->dilation[0] + 1;
-  if (ih0 < 0) ih0 = 0;
-  if (ih1 > w->in[0]) ih1 = w->in[0];
-  if (ih0 < ih1)
-    lens_prefetch_for_read(j->x + (p * w->in[0] + ih0) * w->in[1], (ih1 - ih0) * w->in[1]);
-  lens_prefetch_for_write(j->y + (p * w->out[0] + r0) * w->out[1], (r1 - r0) * w->out[1]);
-}
-
 static void maxpool_planes(void *arg, size_t begin, size_t end) {
   const maxpool_job *j = arg;
   int64_t in_hw = j->w.in[0] * j->w.in[1], out_hw = j->w.out[0] * j->w.out[1];
   for (size_t p = begin; p < end; p++) {
-    if (j->prefetch_next && p + 1 < end) maxpool_prefetch_rows(j, (int64_t)p + 1, 0, j->w.out[0]);
+    if (j->prefetch_next && p + 1 < end)
+      lens_prefetch_window_rows(&j->w, j->x + (int64_t)(p + 1) * in_hw,
+                                j->y + (int64_t)(p + 1) * out_hw, 0, j->w.out[0]);
     j->plane(&j->w, j->x + (int64_t)p * in_hw, j->y + (int64_t)p * out_hw);
   }
 }
@@ -377,7 +367,8 @@ static void maxpool_bands(void *arg, size_t begin, size_t end) {
     band.out[0] = r1 - r0;
     band.pad_begin[0] = j->w.pad_begin[0] - r0 * j->w.stride[0];
     for (int64_t p = 0; p < j->planes; p++) {
-      if (j->prefetch_next && p + 1 < j->planes) maxpool_prefetch_rows(j, p + 1, r0, r1);
+      if (j->prefetch_next && p + 1 < j->planes)
+        lens_prefetch_window_rows(&j->w, j->x + (p + 1) * in_hw, j->y + (p + 1) * out_hw, r0, r1);
       j->plane(&band, j->x + p * in_hw, j->y + p * out_hw + r0 * j->w.out[1]);
     }
   }
