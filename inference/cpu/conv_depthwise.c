@@ -785,26 +785,29 @@ static bool dw_supports(const lens_node *node, const lens_value *in, const lens_
   return p->group > 1 && p->group == in[0].dims[1];
 }
 
-/* The output plane of the plane path's (batch, output channel) plane q (output channels from
- * first_channel on), and the input plane it reads. */
-static int64_t dw_out_offset(const dw_job *j, int64_t q) {
+/* The image n and output channel m of the plane path's plane q (output channels from
+ * first_channel on), the offset of its output plane, and the input plane it reads. */
+static void dw_plane_channel(const dw_job *j, int64_t q, int64_t *n, int64_t *m) {
   int64_t per_image = j->m_out - j->first_channel;
-  int64_t n = q / per_image, m = j->first_channel + q % per_image;
+  *n = q / per_image;
+  *m = j->first_channel + q % per_image;
+}
+
+static int64_t dw_out_offset(const dw_job *j, int64_t n, int64_t m) {
   return (n * j->m_out + m) * j->w.out[0] * j->w.out[1];
 }
 
-static const float *dw_in_plane(const dw_job *j, int64_t q) {
-  int64_t per_image = j->m_out - j->first_channel;
-  int64_t n = q / per_image, m = j->first_channel + q % per_image;
+static const float *dw_in_plane(const dw_job *j, int64_t n, int64_t m) {
   return j->x + (n * j->c_in + m / (j->m_out / j->c_in)) * j->w.in[0] * j->w.in[1];
 }
 
 /* Output rows [oh_begin, oh_end) of plane q. */
 static void dw_plane(const dw_job *j, int64_t q, int64_t oh_begin, int64_t oh_end) {
-  int64_t per_image = j->m_out - j->first_channel, m = j->first_channel + q % per_image;
-  int64_t off = dw_out_offset(j, q), kk = j->w.kernel[0] * j->w.kernel[1];
+  int64_t n, m;
+  dw_plane_channel(j, q, &n, &m);
+  int64_t off = dw_out_offset(j, n, m), kk = j->w.kernel[0] * j->w.kernel[1];
   const float *res = j->ep && j->ep->residual ? j->ep->residual + off : NULL;
-  j->plane(j, dw_in_plane(j, q), j->wt + m * kk, j->b ? j->b[m] : 0.0f, j->y + off, res,
+  j->plane(j, dw_in_plane(j, n, m), j->wt + m * kk, j->b ? j->b[m] : 0.0f, j->y + off, res,
            oh_begin, oh_end);
 }
 
@@ -814,15 +817,20 @@ static void dw_plane(const dw_job *j, int64_t q, int64_t oh_begin, int64_t oh_en
  * follow, and their input lines are often where the other core wrote them; the stores wait
  * for lines they do not own. */
 static void dw_prefetch_rows(const dw_job *j, int64_t q, int64_t oh_begin, int64_t oh_end) {
-  lens_prefetch_window_rows(&j->w, dw_in_plane(j, q), j->y + dw_out_offset(j, q), oh_begin,
-                            oh_end);
+  int64_t n, m;
+  dw_plane_channel(j, q, &n, &m);
+  lens_prefetch_window_rows(&j->w, dw_in_plane(j, n, m), j->y + dw_out_offset(j, n, m),
+                            oh_begin, oh_end);
 }
 
 static void dw_planes(void *arg, size_t begin, size_t end) {
   const dw_job *j = arg;
   int64_t out_hw = j->w.out[0] * j->w.out[1];
-  if (j->prefetch_next && begin < end)
-    lens_prefetch_for_write(j->y + dw_out_offset(j, (int64_t)begin), out_hw);
+  if (j->prefetch_next && begin < end) {
+    int64_t n, m;
+    dw_plane_channel(j, (int64_t)begin, &n, &m);
+    lens_prefetch_for_write(j->y + dw_out_offset(j, n, m), out_hw);
+  }
   for (size_t q = begin; q < end; q++) {
     if (j->prefetch_next && q + 1 < end) dw_prefetch_rows(j, (int64_t)q + 1, 0, j->w.out[0]);
     dw_plane(j, (int64_t)q, 0, j->w.out[0]);
