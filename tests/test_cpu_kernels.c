@@ -111,8 +111,10 @@ static void test_sgemm_crosses_cache_blocks_all_transposes(void) {
       {67, 45, 600, false, false, 1.0f, 0.0f, 0}, {67, 45, 600, true, true, 2.0f, 1.0f, 1},
       {5, 3100, 9, false, true, 1.0f, 0.0f, 3},   {1601, 7, 5, true, false, 1.0f, -1.0f, 0},
       {13, 300, 257, false, false, 0.5f, 2.0f, 2}, {64, 64, 256, true, false, 1.0f, 0.0f, 0},
-      /* few rows: B read in place, past NC and KC, padded rows, a partial last panel */
+      /* B read in place, past NC and KC, padded rows, a partial last panel */
       {7, 3100, 300, false, false, 1.0f, 0.5f, 1}, {64, 256, 40, false, false, 1.0f, 0.0f, 0},
+      /* B's rows 1 KiB apart and deeper than 64: packed, rows of C many or few */
+      {100, 256, 100, false, false, 1.0f, 0.5f, 0}, {9, 512, 300, false, false, 1.0f, 0.0f, 0},
       /* whole 48-wide AVX-512 panels, one then a 32-wide, one then a 1-wide */
       {16, 96, 33, false, false, 1.0f, 0.0f, 0},  {17, 80, 70, false, true, 1.0f, 0.5f, 1},
       {24, 49, 300, true, false, -1.0f, 0.0f, 2},
@@ -149,7 +151,7 @@ static void test_sgemm_threads_and_zero_sizes(void) {
       {200, 247, 300, false, false, 1.0f, 0.0f, 9},
       {200, 250, 100, false, false, 1.0f, 0.5f, 6},
       {150, 101, 80, false, true, 1.0f, 0.0f, 0},
-      /* split by rows, 56 a thread: B read in place though the product has 150 */
+      /* split by rows, 56 a thread, B read in place */
       {150, 200, 90, false, false, 1.0f, 0.0f, 3},
   };
   for (int unequal = 0; unequal <= 1; unequal++) {

@@ -28,9 +28,6 @@
 #define MB 1536     /* rows of one packed A block (a multiple of MR) */
 #define TASK_ROWS 96 /* rows of C per parallel task (a multiple of MR) */
 
-/* Up to this many rows of C, B (not transposed) is read in place instead of packed. */
-#define B_IN_PLACE_MAX_M 64
-
 /* Below this many multiply-adds a call runs on the calling thread only: a hand-off to the
  * session's threads costs about 18 us here (a condition-variable wake-up), the time of some
  * 2-3 million multiply-adds. */
@@ -594,12 +591,16 @@ static void run_parallel(lens_exec_ctx *ctx, bool serial, size_t n,
   else lens_parallel_for(ctx, n, fn, arg);
 }
 
-/* With few rows, packing B costs as much as the product: read it in place. Rows a multiple
- * of 1 KiB apart fall in a few sets of the L1 cache, so a deep panel of them would evict
- * itself; up to 64 rows (3 lines each) still fit those sets' ways. MobileNet's 112x112
- * 32 -> 16 convolution: 0.128 -> 0.096 ms in place. */
-static bool read_b_in_place(bool trans_b, int64_t m, int64_t k, int64_t ldb) {
-  return !trans_b && m <= B_IN_PLACE_MAX_M && (ldb % 256 != 0 || k <= 64);
+/* B (not transposed) is read in place rather than packed: packing costs a pass over B, and
+ * rows of 48 floats read from B's own rows stream as well as a packed panel. With few rows
+ * of C the pass costs as much as the product (MobileNet's 112x112 32 -> 16 convolution:
+ * 0.128 -> 0.096 ms in place); with many it still shows (16 -> 96 at 112x112 4% faster at
+ * one thread, 6% at two; 512 -> 128 at 28x28 7%; never slower on the 1x1 convolutions of
+ * the bundled models). Rows a multiple of 1 KiB apart fall in a few sets of the L1 cache,
+ * so a deep panel of them would evict itself; up to 64 rows (3 lines each) still fit those
+ * sets' ways. */
+static bool read_b_in_place(bool trans_b, int64_t k, int64_t ldb) {
+  return !trans_b && (ldb % 256 != 0 || k <= 64);
 }
 
 /* C = beta * C, for k == 0. */
@@ -615,7 +616,7 @@ static void sgemm_blocked(lens_exec_ctx *ctx, sgemm_run *r, void *workspace) {
     return;
   }
   int threads = ctx ? lens_exec_threads(ctx) : 1;
-  r->b_in_place = read_b_in_place(r->trans_b, r->m, r->k, r->ldb);
+  r->b_in_place = read_b_in_place(r->trans_b, r->k, r->ldb);
   bool serial = threads <= 1 || (double)r->m * (double)r->n * (double)r->k < SERIAL_MACS;
   int nr = r->isa->nr;
   int64_t kc_max = min64(KC, r->k);
@@ -677,7 +678,7 @@ static void gemm_range(const sgemm_run *r, int64_t i0, int64_t i1, int64_t j0, i
       } else if (r->b_in_place && cols == nr) {
         pb = r->b + pc * r->ldb + j;
         ldpb = r->ldb;
-      } else if (cols <= TAIL_MAX_COLS && read_b_in_place(r->trans_b, 0, kc, r->ldb)) {
+      } else if (cols <= TAIL_MAX_COLS && read_b_in_place(r->trans_b, kc, r->ldb)) {
         /* the tail kernel reads just its columns: a 7x7 plane's last one in place, where
          * a panel of the full width (kc x 48, 184 KB at kc 960) was packed around it */
         pb = r->b + pc * r->ldb + j;
@@ -757,10 +758,7 @@ static bool sgemm_split(lens_exec_ctx *ctx, sgemm_run *r) {
   if ((r->n + unit - 1) / unit < threads && panels_m < threads) return false;
   split_job s = {.r = r, .by_rows = lens_sgemm_splits_rows(threads, r->m, r->n)};
   lens_exec_split(ctx, threads, &s.split);
-  /* split by rows, each thread multiplies B by its own rows only: MobileNetV2's 576 -> 96
-   * projections at 14x14 (48 rows a thread) 2-4% faster with B in place than packed */
-  int64_t rows = s.by_rows ? (panels_m + threads - 1) / threads * MR : r->m;
-  r->b_in_place = !r->gather_b && read_b_in_place(r->trans_b, rows, r->k, r->ldb);
+  r->b_in_place = !r->gather_b && read_b_in_place(r->trans_b, r->k, r->ldb);
   r->prefetch_c = true;
   lens_parallel_for(ctx, (size_t)threads, split_part, &s);
   lens_exec_split_observe(ctx, &s.split, s.work, s.seconds);
@@ -807,7 +805,7 @@ void lens_sgemm_prepacked_range(bool trans_b, int64_t m, int64_t n, int64_t k,
     }
     return;
   }
-  r.b_in_place = read_b_in_place(trans_b, m, k, ldb);
+  r.b_in_place = read_b_in_place(trans_b, k, ldb);
   gemm_range(&r, i0, i1, j0, j1);
 }
 
