@@ -54,6 +54,74 @@ typedef void (*ukr_fn)(int64_t kc, const float *pa, const float *pb, int64_t ldp
  * columns of C per row of A the hardware prefetcher alone leaves the kernel waiting. */
 #define A_PREFETCH_FLOATS 512
 
+/* The common full tiles, C = act((acc + bias) + residual) and, for a K block after the first,
+ * C += acc (alpha 1, beta 0 or 1): one copy of the store per activation and residual or
+ * none, unrolled, so that the sums are stored from the registers they were summed in. A
+ * loop over the tile that decides per vector keeps the sums in memory instead (all 24 stored
+ * and reloaded: at K 64, 15% of the kernel's time was outside its K loop). Same operations
+ * in the same order as the general path below, so the same bits. */
+#define LENS_UKR_STORE_ROWS(NAME, VL, NV, RP, ACCUM, ACT, HAS_RES)                            \
+  do {                                                                                        \
+    _Pragma("GCC unroll 16") for (int i = 0; i < RP; i++) {                                   \
+      float bias_s = te->bias ? te->bias[r0 + i] : 0.0f;                                      \
+      _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) {                                  \
+        NAME##_vec r = acc[i][v];                                                             \
+        if (ACCUM) {                                                                          \
+          NAME##_vec old;                                                                     \
+          memcpy(&old, c + i * ldc + v * VL, sizeof old);                                     \
+          r = r + old;                                                                        \
+        }                                                                                     \
+        r = r + bias_s;                                                                       \
+        if (HAS_RES) {                                                                        \
+          NAME##_vec x;                                                                       \
+          memcpy(&x, te->residual + (r0 + i) * te->ldr + v * VL, sizeof x);                   \
+          r = r + x;                                                                          \
+        }                                                                                     \
+        r = NAME##_act(r, ACT, te->lo, te->hi);                                               \
+        memcpy(c + i * ldc + v * VL, &r, sizeof r);                                           \
+      }                                                                                       \
+    }                                                                                         \
+  } while (0)
+#define LENS_UKR_STORE_ACT(NAME, VL, NV, RP, ACCUM, HAS_RES)                                  \
+  do {                                                                                        \
+    switch (te->act) {                                                                        \
+    case LENS_ACT_RELU:                                                                       \
+      LENS_UKR_STORE_ROWS(NAME, VL, NV, RP, ACCUM, LENS_ACT_RELU, HAS_RES);                   \
+      break;                                                                                  \
+    case LENS_ACT_CLIP:                                                                       \
+      LENS_UKR_STORE_ROWS(NAME, VL, NV, RP, ACCUM, LENS_ACT_CLIP, HAS_RES);                   \
+      break;                                                                                  \
+    case LENS_ACT_LEAKYRELU:                                                                  \
+      LENS_UKR_STORE_ROWS(NAME, VL, NV, RP, ACCUM, LENS_ACT_LEAKYRELU, HAS_RES);              \
+      break;                                                                                  \
+    case LENS_ACT_HARDSWISH:                                                                  \
+      LENS_UKR_STORE_ROWS(NAME, VL, NV, RP, ACCUM, LENS_ACT_HARDSWISH, HAS_RES);              \
+      break;                                                                                  \
+    default:                                                                                  \
+      LENS_UKR_STORE_ROWS(NAME, VL, NV, RP, ACCUM, LENS_ACT_NONE, HAS_RES);                   \
+      break;                                                                                  \
+    }                                                                                         \
+  } while (0)
+#define LENS_UKR_STORE_TILE(NAME, VL, NV, RP, ACCUM, TE)                                      \
+  do {                                                                                        \
+    if (!(TE)) {                                                                              \
+      _Pragma("GCC unroll 16") for (int i = 0; i < RP; i++)                                   \
+          _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) {                              \
+        NAME##_vec t = acc[i][v];                                                             \
+        if (ACCUM) {                                                                          \
+          NAME##_vec old;                                                                     \
+          memcpy(&old, c + i * ldc + v * VL, sizeof old);                                     \
+          t = t + old;                                                                        \
+        }                                                                                     \
+        memcpy(c + i * ldc + v * VL, &t, sizeof t);                                           \
+      }                                                                                       \
+    } else if ((TE)->residual) {                                                              \
+      LENS_UKR_STORE_ACT(NAME, VL, NV, RP, ACCUM, true);                                      \
+    } else {                                                                                  \
+      LENS_UKR_STORE_ACT(NAME, VL, NV, RP, ACCUM, false);                                     \
+    }                                                                                         \
+  } while (0)
+
 /* C[0:mr, 0:nr] = alpha * acc + beta * C (C not read when beta == 0), acc being the MR x NR
  * product of the packed panel pa (kc x MR) and pb (kc rows of NR, ldpb apart: NR when
  * packed, B's own leading dimension when read in place); then te's epilogue (full tiles
@@ -68,6 +136,24 @@ typedef void (*ukr_fn)(int64_t kc, const float *pa, const float *pb, int64_t ldp
   ATTR static inline NAME##_vec NAME##_select(NAME##_ivec m, NAME##_vec a, NAME##_vec b) {    \
     return (NAME##_vec)(((NAME##_ivec)a & m) | ((NAME##_ivec)b & ~m));                        \
   }                                                                                           \
+  /* act a constant where this is inlined: the switch is then resolved at compile time */     \
+  ATTR static inline __attribute__((always_inline)) NAME##_vec NAME##_act(                    \
+      NAME##_vec v, lens_activation_kind act, float lo_s, float hi_s) {                       \
+    NAME##_vec zero = (NAME##_vec){0};                                                        \
+    switch (act) {                                                                            \
+    case LENS_ACT_RELU: return NAME##_select(v > zero, v, zero);                              \
+    case LENS_ACT_CLIP: {                                                                     \
+      NAME##_vec lo = zero + lo_s, hi = zero + hi_s;                                          \
+      return NAME##_select(v < lo, lo, NAME##_select(v > hi, hi, v));                         \
+    }                                                                                         \
+    case LENS_ACT_LEAKYRELU: return NAME##_select(v >= zero, v, v * lo_s);                    \
+    case LENS_ACT_HARDSWISH: {                                                                \
+      NAME##_vec t = v / 6.0f + 0.5f, one = zero + 1.0f;                                      \
+      return v * NAME##_select(t < zero, zero, NAME##_select(t > one, one, t));               \
+    }                                                                                         \
+    default: return v;                                                                        \
+    }                                                                                         \
+  }                                                                                           \
   ATTR static inline NAME##_vec NAME##_epi(const tile_epi *te, NAME##_vec v, float bias,      \
                                            const float *res) {                                \
     v = v + bias;                                                                             \
@@ -76,20 +162,7 @@ typedef void (*ukr_fn)(int64_t kc, const float *pa, const float *pb, int64_t ldp
       memcpy(&r, res, sizeof r);                                                              \
       v = v + r;                                                                              \
     }                                                                                         \
-    NAME##_vec zero = (NAME##_vec){0};                                                        \
-    switch (te->act) {                                                                        \
-    case LENS_ACT_RELU: return NAME##_select(v > zero, v, zero);                              \
-    case LENS_ACT_CLIP: {                                                                     \
-      NAME##_vec lo = zero + te->lo, hi = zero + te->hi;                                      \
-      return NAME##_select(v < lo, lo, NAME##_select(v > hi, hi, v));                         \
-    }                                                                                         \
-    case LENS_ACT_LEAKYRELU: return NAME##_select(v >= zero, v, v * te->lo);                  \
-    case LENS_ACT_HARDSWISH: {                                                                \
-      NAME##_vec t = v / 6.0f + 0.5f, one = zero + 1.0f;                                      \
-      return v * NAME##_select(t < zero, zero, NAME##_select(t > one, one, t));               \
-    }                                                                                         \
-    default: return v;                                                                        \
-    }                                                                                         \
+    return NAME##_act(v, te->act, te->lo, te->hi);                                            \
   }                                                                                           \
   /* RP rows of the panel (from row r0 of the tile) against NR columns: RP x NV sums stay in \
    * registers, which is why ISAs with fewer registers take the MR rows in several passes */ \
@@ -112,9 +185,17 @@ typedef void (*ukr_fn)(int64_t kc, const float *pa, const float *pb, int64_t ldp
       pa += MR;                                                                               \
       pb += ldpb;                                                                             \
     }                                                                                         \
+    if (mr == RP && nr == NR && alpha == 1.0f && beta == 0.0f) {                              \
+      LENS_UKR_STORE_TILE(NAME, VL, NV, RP, false, te);                                       \
+      return;                                                                                 \
+    }                                                                                         \
+    if (mr == RP && nr == NR && alpha == 1.0f && beta == 1.0f) {                              \
+      LENS_UKR_STORE_TILE(NAME, VL, NV, RP, true, te);                                        \
+      return;                                                                                 \
+    }                                                                                         \
     if (mr == RP && nr == NR) {                                                               \
-      for (int i = 0; i < RP; i++)                                                            \
-        for (int v = 0; v < NV; v++) {                                                        \
+      _Pragma("GCC unroll 16") for (int i = 0; i < RP; i++)                                   \
+          _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) {                              \
           float *cp = c + i * ldc + v * VL;                                                   \
           NAME##_vec r = alpha * acc[i][v];                                                   \
           if (beta != 0.0f) {                                                                 \
@@ -130,9 +211,11 @@ typedef void (*ukr_fn)(int64_t kc, const float *pa, const float *pb, int64_t ldp
       return;                                                                                 \
     }                                                                                         \
     float tile[RP * NR];                                                                      \
-    for (int i = 0; i < RP; i++)                                                              \
-      for (int v = 0; v < NV; v++)                                                            \
-        memcpy(tile + i * NR + v * VL, &acc[i][v], sizeof acc[i][v]);                         \
+    _Pragma("GCC unroll 16") for (int i = 0; i < RP; i++)                                     \
+        _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) {                                \
+      NAME##_vec t = acc[i][v];                                                               \
+      memcpy(tile + i * NR + v * VL, &t, sizeof t);                                           \
+    }                                                                                         \
     for (int i = 0; i < mr; i++)                                                              \
       for (int j = 0; j < nr; j++) {                                                          \
         float r = alpha * tile[i * NR + j];                                                   \
