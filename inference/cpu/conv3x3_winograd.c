@@ -627,8 +627,10 @@ __attribute__((target("avx512f"))) static void input_transform_avx512(void *arg,
           t[4][j] = g0 * (1.0f / 24) - g1 * (1.0f / 12) + g2 * (1.0f / 6);                    \
           t[5][j] = g2;                                                                       \
         }                                                                                     \
-        float *ui = u + c * SP_NB + l + i0 * PATCH * ks;                                      \
-        for (int i = i0; i < i1; i++, ui += PATCH * ks) {                                     \
+        /* every i spelled out, so that t is indexed by constants and stays in registers */  \
+        _Pragma("GCC unroll 6") for (int i = 0; i < PATCH; i++) {                             \
+          if (i < i0 || i >= i1) continue;                                                    \
+          float *ui = u + c * SP_NB + l + i * PATCH * ks;                                     \
           NAME##_vec a0 = t[i][0], a1 = t[i][1], a2 = t[i][2];                                \
           NAME##_vec o[PATCH] = {a0 * (1.0f / 4), (a0 + a1 + a2) * (-1.0f / 6),               \
                                  (a0 - a1 + a2) * (-1.0f / 6),                                \
