@@ -491,9 +491,14 @@ static inline float tail_epi(const lens_sgemm_epilogue *epi, float v, int64_t ro
   }
 }
 
+/* where m is set, a; else b (a macro: a function returning an 8-float vector would change
+ * the ABI of the baseline build) */
+#define TAIL_SEL(NAME, m, a, b) ((NAME##_v8)(((NAME##_v8i)(a) & (m)) | ((NAME##_v8i)(b) & ~(m))))
+
 #define LENS_DEFINE_TAIL(NAME, ATTR, PAIR)                                                    \
   typedef float NAME##_v8 __attribute__((vector_size(8 * sizeof(float))));                    \
-  /* R columns of NP panels (R, NP constants once inlined: the sums stay in registers) */    \
+  typedef int32_t NAME##_v8i __attribute__((vector_size(8 * sizeof(float))));                 \
+  /* R columns of NP panels (R, NP constants once inlined: the sums stay in registers) */     \
   ATTR static inline __attribute__((always_inline)) void NAME##_sums(                         \
       int R, int NP, int64_t kc, const float *restrict pa, const float *restrict pb,          \
       int64_t ldpb, float out[2][TAIL_MAX_COLS][8]) {                                         \
@@ -515,6 +520,50 @@ static inline float tail_epi(const lens_sgemm_epilogue *epi, float v, int64_t ro
       int R, int64_t kc, const float *restrict pa, const float *restrict pb, int64_t ldpb,    \
       float out[2][TAIL_MAX_COLS][8]) {                                                       \
     NAME##_sums(R, 2, kc, pa, pb, ldpb, out);                                                 \
+  }                                                                                           \
+  /* one panel's 8 rows of the R columns, the rows down a vector: the epilogue's operations   \
+   * as tail_epi's (the same bits), without deciding the activation per element */            \
+  ATTR static void NAME##_store(float s[TAIL_MAX_COLS][8], int cols, float *c, int64_t ldc,   \
+                                float alpha, float beta, const lens_sgemm_epilogue *epi,      \
+                                int64_t row, int64_t col0) {                                  \
+    NAME##_v8 zero = (NAME##_v8){0}, bias = zero;                                             \
+    if (epi && epi->bias) memcpy(&bias, epi->bias + row, sizeof bias);                        \
+    const lens_epilogue *ep = epi ? epi->ep : NULL;                                           \
+    lens_activation_kind act = ep ? ep->act : LENS_ACT_NONE;                                  \
+    NAME##_v8 lo = zero + (ep ? ep->alpha : 0.0f), hi = zero + (ep ? ep->beta : 0.0f);        \
+    const float *res = epi && epi->residual ? epi->residual + row * ldc + col0 : NULL;        \
+    for (int r = 0; r < cols; r++) {                                                          \
+      NAME##_v8 v;                                                                            \
+      memcpy(&v, s[r], sizeof v);                                                             \
+      v = alpha * v;                                                                          \
+      if (beta != 0.0f) {                                                                     \
+        NAME##_v8 old;                                                                        \
+        for (int l = 0; l < 8; l++) old[l] = c[l * ldc + r];                                  \
+        v += beta * old;                                                                      \
+      }                                                                                       \
+      if (epi) {                                                                              \
+        v = v + bias;                                                                         \
+        if (res) {                                                                            \
+          NAME##_v8 x;                                                                        \
+          for (int l = 0; l < 8; l++) x[l] = res[l * ldc + r];                                \
+          v = v + x;                                                                          \
+        }                                                                                     \
+        switch (act) {                                                                        \
+        case LENS_ACT_RELU: v = TAIL_SEL(NAME, v > zero, v, zero); break;                     \
+        case LENS_ACT_CLIP:                                                                   \
+          v = TAIL_SEL(NAME, v < lo, lo, TAIL_SEL(NAME, v > hi, hi, v));                      \
+          break;                                                                              \
+        case LENS_ACT_LEAKYRELU: v = TAIL_SEL(NAME, v >= zero, v, v * lo); break;             \
+        case LENS_ACT_HARDSWISH: {                                                            \
+          NAME##_v8 t = v / 6.0f + 0.5f, one = zero + 1.0f;                                   \
+          v = v * TAIL_SEL(NAME, t < zero, zero, TAIL_SEL(NAME, t > one, one, t));            \
+          break;                                                                              \
+        }                                                                                     \
+        default: break;                                                                       \
+        }                                                                                     \
+      }                                                                                       \
+      for (int l = 0; l < 8; l++) c[l * ldc + r] = v[l];                                      \
+    }                                                                                         \
   }                                                                                           \
   ATTR static void NAME(int64_t kc, const float *pa, int64_t rows, const float *pb,           \
                         int64_t ldpb, float *c, int64_t ldc, int cols, float alpha,           \
@@ -541,9 +590,16 @@ static inline float tail_epi(const lens_sgemm_epilogue *epi, float v, int64_t ro
       case 22: PAIR(6, kc, pp, pb, ldpb, sums); break;                                        \
       default: PAIR(7, kc, pp, pb, ldpb, sums); break;                                        \
       }                                                                                       \
+      /* whole panels of rows a vector at a time; a last short one, or an epilogue that       \
+       * needs the library, per element below */                                              \
+      for (int q = 0; q < np; q++)                                                            \
+        if (rows - (i0 + q * MR) >= MR && (!epi || inline_epi))                               \
+          NAME##_store(sums[q], cols, c + (i0 + q * MR) * ldc, ldc, alpha, beta, epi,         \
+                       row0 + i0 + q * MR, col0);                                             \
       for (int64_t i = i0; i < rows && i < i0 + np * MR; i++) {                               \
+        if (rows - (i - (i - i0) % MR) >= MR && (!epi || inline_epi)) continue;               \
         float *crow = c + i * ldc;                                                            \
-        const float *res = epi && epi->residual ? epi->residual + (row0 + i) * ldc + col0    \
+        const float *res = epi && epi->residual ? epi->residual + (row0 + i) * ldc + col0     \
                                                  : NULL;                                      \
         int q = (int)((i - i0) / MR), l = (int)((i - i0) % MR);                               \
         for (int r = 0; r < cols; r++) {                                                      \
