@@ -60,10 +60,10 @@ typedef void (*ukr_fn)(int64_t kc, const float *pa, const float *pb, int64_t ldp
  * loop over the tile that decides per vector keeps the sums in memory instead (all 24 stored
  * and reloaded: at K 64, 15% of the kernel's time was outside its K loop). Same operations
  * in the same order as the general path below, so the same bits. */
-#define LENS_UKR_STORE_ROWS(NAME, VL, NV, RP, ACCUM, ACT, HAS_RES)                            \
+#define LENS_UKR_STORE_ROWS(NAME, VL, NV, RP, ACCUM, EPI, ACT, HAS_RES)                       \
   do {                                                                                        \
     _Pragma("GCC unroll 16") for (int i = 0; i < RP; i++) {                                   \
-      float bias_s = te->bias ? te->bias[r0 + i] : 0.0f;                                      \
+      float bias_s = EPI && te->bias ? te->bias[r0 + i] : 0.0f;                               \
       _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) {                                  \
         NAME##_vec r = acc[i][v];                                                             \
         if (ACCUM) {                                                                          \
@@ -71,50 +71,37 @@ typedef void (*ukr_fn)(int64_t kc, const float *pa, const float *pb, int64_t ldp
           memcpy(&old, c + i * ldc + v * VL, sizeof old);                                     \
           r = r + old;                                                                        \
         }                                                                                     \
-        r = r + bias_s;                                                                       \
-        if (HAS_RES) {                                                                        \
-          NAME##_vec x;                                                                       \
-          memcpy(&x, te->residual + (r0 + i) * te->ldr + v * VL, sizeof x);                   \
-          r = r + x;                                                                          \
+        if (EPI) {                                                                            \
+          r = r + bias_s;                                                                     \
+          if (HAS_RES) {                                                                      \
+            NAME##_vec x;                                                                     \
+            memcpy(&x, te->residual + (r0 + i) * te->ldr + v * VL, sizeof x);                 \
+            r = r + x;                                                                        \
+          }                                                                                   \
+          r = NAME##_act(r, ACT, te->lo, te->hi);                                             \
         }                                                                                     \
-        r = NAME##_act(r, ACT, te->lo, te->hi);                                               \
         memcpy(c + i * ldc + v * VL, &r, sizeof r);                                           \
       }                                                                                       \
     }                                                                                         \
   } while (0)
+#define LENS_UKR_STORE_CASE(NAME, VL, NV, RP, ACCUM, ACT, HAS_RES)                            \
+  case ACT: LENS_UKR_STORE_ROWS(NAME, VL, NV, RP, ACCUM, true, ACT, HAS_RES); break
 #define LENS_UKR_STORE_ACT(NAME, VL, NV, RP, ACCUM, HAS_RES)                                  \
   do {                                                                                        \
     switch (te->act) {                                                                        \
-    case LENS_ACT_RELU:                                                                       \
-      LENS_UKR_STORE_ROWS(NAME, VL, NV, RP, ACCUM, LENS_ACT_RELU, HAS_RES);                   \
-      break;                                                                                  \
-    case LENS_ACT_CLIP:                                                                       \
-      LENS_UKR_STORE_ROWS(NAME, VL, NV, RP, ACCUM, LENS_ACT_CLIP, HAS_RES);                   \
-      break;                                                                                  \
-    case LENS_ACT_LEAKYRELU:                                                                  \
-      LENS_UKR_STORE_ROWS(NAME, VL, NV, RP, ACCUM, LENS_ACT_LEAKYRELU, HAS_RES);              \
-      break;                                                                                  \
-    case LENS_ACT_HARDSWISH:                                                                  \
-      LENS_UKR_STORE_ROWS(NAME, VL, NV, RP, ACCUM, LENS_ACT_HARDSWISH, HAS_RES);              \
-      break;                                                                                  \
+      LENS_UKR_STORE_CASE(NAME, VL, NV, RP, ACCUM, LENS_ACT_RELU, HAS_RES);                   \
+      LENS_UKR_STORE_CASE(NAME, VL, NV, RP, ACCUM, LENS_ACT_CLIP, HAS_RES);                   \
+      LENS_UKR_STORE_CASE(NAME, VL, NV, RP, ACCUM, LENS_ACT_LEAKYRELU, HAS_RES);              \
+      LENS_UKR_STORE_CASE(NAME, VL, NV, RP, ACCUM, LENS_ACT_HARDSWISH, HAS_RES);              \
     default:                                                                                  \
-      LENS_UKR_STORE_ROWS(NAME, VL, NV, RP, ACCUM, LENS_ACT_NONE, HAS_RES);                   \
+      LENS_UKR_STORE_ROWS(NAME, VL, NV, RP, ACCUM, true, LENS_ACT_NONE, HAS_RES);             \
       break;                                                                                  \
     }                                                                                         \
   } while (0)
 #define LENS_UKR_STORE_TILE(NAME, VL, NV, RP, ACCUM, TE)                                      \
   do {                                                                                        \
     if (!(TE)) {                                                                              \
-      _Pragma("GCC unroll 16") for (int i = 0; i < RP; i++)                                   \
-          _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) {                              \
-        NAME##_vec t = acc[i][v];                                                             \
-        if (ACCUM) {                                                                          \
-          NAME##_vec old;                                                                     \
-          memcpy(&old, c + i * ldc + v * VL, sizeof old);                                     \
-          t = t + old;                                                                        \
-        }                                                                                     \
-        memcpy(c + i * ldc + v * VL, &t, sizeof t);                                           \
-      }                                                                                       \
+      LENS_UKR_STORE_ROWS(NAME, VL, NV, RP, ACCUM, false, LENS_ACT_NONE, false);              \
     } else if ((TE)->residual) {                                                              \
       LENS_UKR_STORE_ACT(NAME, VL, NV, RP, ACCUM, true);                                      \
     } else {                                                                                  \
