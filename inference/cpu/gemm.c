@@ -579,12 +579,12 @@ static inline float tail_epi(const lens_sgemm_epilogue *epi, float v, int64_t ro
       }                                                                                       \
       /* whole panels of rows a vector at a time; a last short one, or an epilogue that       \
        * needs the library, per element below */                                              \
-      for (int q = 0; q < np; q++)                                                            \
-        if (rows - (i0 + q * MR) >= MR && (!epi || inline_epi))                               \
-          NAME##_store(sums[q], cols, c + (i0 + q * MR) * ldc, ldc, alpha, beta, epi,         \
-                       row0 + i0 + q * MR, col0);                                             \
-      for (int64_t i = i0; i < rows && i < i0 + np * MR; i++) {                               \
-        if (rows - (i - (i - i0) % MR) >= MR && (!epi || inline_epi)) continue;               \
+      int64_t whole = !epi || inline_epi ? (rows - i0) / MR : 0;                              \
+      if (whole > np) whole = np;                                                             \
+      for (int q = 0; q < whole; q++)                                                         \
+        NAME##_store(sums[q], cols, c + (i0 + q * MR) * ldc, ldc, alpha, beta, epi,           \
+                     row0 + i0 + q * MR, col0);                                               \
+      for (int64_t i = i0 + whole * MR; i < rows && i < i0 + np * MR; i++) {                  \
         float *crow = c + i * ldc;                                                            \
         const float *res = epi && epi->residual ? epi->residual + (row0 + i) * ldc + col0     \
                                                  : NULL;                                      \
