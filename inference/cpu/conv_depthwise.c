@@ -786,7 +786,7 @@ static bool dw_supports(const lens_node *node, const lens_value *in, const lens_
 }
 
 /* The image n and output channel m of the plane path's plane q (output channels from
- * first_channel on), the offset of its output plane, and the input plane it reads. */
+ * first_channel on); dw_out_offset and dw_in_plane give that plane's output and input. */
 static void dw_plane_channel(const dw_job *j, int64_t q, int64_t *n, int64_t *m) {
   int64_t per_image = j->m_out - j->first_channel;
   *n = q / per_image;
