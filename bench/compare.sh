@@ -10,7 +10,11 @@
 # ALTERNATELY, Lens, ORT, Lens, ORT, ... (--rounds each, default 2), SECONDS each (default 5)
 # after one warm-up run, on the model's test_data_set_0/input_*.pb. The best median of each
 # goes into a markdown table with the ratio ORT/Lens (> 1: Lens is faster) and the geometric
-# mean of the ratios.
+# mean of the ratios. With fewer threads than cores, both engines of a round are pinned
+# (taskset) to the same cores, the next cores in the next round: the shared machines' cores
+# are often unequal (one at about 60% of the other's vector throughput for seconds at a
+# time), and a process left to the scheduler measured whichever it landed on (resnet50 at
+# one thread: 0.86 unpinned, 1.12 with both on either core).
 # Throughput mode (--throughput): lens-bench -hint throughput against two 1-thread ORT
 # processes started together (their frames/s summed), per model; ratio Lens/ORT (> 1: Lens
 # is faster). Alternation and best-of-rounds as above.
@@ -46,7 +50,7 @@ while (($#)); do
     --throughput) throughput=1; shift ;;
     --out) (($# >= 2)) || die "--out needs a value"; out=$2; shift 2 ;;
     --build-dir) (($# >= 2)) || die "--build-dir needs a value"; build_dir=$2; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (-h for help)" ;;
   esac
 done
@@ -85,11 +89,22 @@ best_max() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "") print b; else if (b =
   else print (b + 0 > a + 0 ? b : a) }'; }
 fmt() { [[ -n $1 ]] && printf '%.2f' "$1" || printf 'fail'; }
 
+# pin_for T ROUND: the taskset prefix for a latency run of T threads in round ROUND (empty
+# when T takes every core or taskset is missing).
+cores=$(nproc)
+pin_for() {
+  (($1 < cores)) && command -v taskset >/dev/null || return 0
+  local first=$(((($2 - 1) * $1) % cores)) list='' c
+  for ((c = 0; c < $1; c++)); do list+=${list:+,}$(((first + c) % cores)); done
+  printf 'taskset -c %s' "$list"
+}
+
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//' || true)
 header="Lens $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo '+changes')"
 header+=" vs ONNX Runtime $(node -e 'console.log(require(process.argv[1] + "/package.json").version)' \
   "$PWD/.deps/npm/node_modules/onnxruntime-node" 2>/dev/null || echo '?')"
-header+=" on ${cpu:-unknown CPU}, $(nproc) cores; $seconds s per run, best of $rounds alternating rounds"
+header+=" on ${cpu:-unknown CPU}, $cores cores; $seconds s per run, best of $rounds alternating rounds"
+header+=" (fewer threads than cores: both pinned to the same cores, rotated per round)"
 
 rows=()
 ratios=()
@@ -139,15 +154,16 @@ for m in $models; do
   for t in $threads; do
     lens_best='' ort_best=''
     for ((r = 1; r <= rounds; r++)); do
-      echo "== $m, $t thread(s), round $r/$rounds: Lens" >&2
-      if "$lens_bench" -m "$model" "${lens_in[@]}" -b 1 -nstreams 1 -nireq 1 -nthreads "$t" \
+      pin=$(pin_for "$t" "$r")
+      echo "== $m, $t thread(s), round $r/$rounds: Lens${pin:+ ($pin)}" >&2
+      if $pin "$lens_bench" -m "$model" "${lens_in[@]}" -b 1 -nstreams 1 -nireq 1 -nthreads "$t" \
           -t "$seconds" -report "$tmp/lens.json" >"$tmp/lens.log" 2>&1; then
         lens_best=$(best_min "$lens_best" "$(json "$tmp/lens.json" j.latency_ms.median)")
       else
         echo "compare: lens-bench failed on $m:" >&2; tail -3 "$tmp/lens.log" >&2
       fi
-      echo "== $m, $t thread(s), round $r/$rounds: ORT" >&2
-      if node bench/ort_bench.js --model "$model" "${ort_in[@]}" --threads "$t" -t "$seconds" \
+      echo "== $m, $t thread(s), round $r/$rounds: ORT${pin:+ ($pin)}" >&2
+      if $pin node bench/ort_bench.js --model "$model" "${ort_in[@]}" --threads "$t" -t "$seconds" \
           >"$tmp/ort.json" 2>"$tmp/ort.log"; then
         ort_best=$(best_min "$ort_best" "$(json "$tmp/ort.json" j.latency_ms.median)")
       else
