@@ -104,7 +104,8 @@ header="Lens $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --q
 header+=" vs ONNX Runtime $(node -e 'console.log(require(process.argv[1] + "/package.json").version)' \
   "$PWD/.deps/npm/node_modules/onnxruntime-node" 2>/dev/null || echo '?')"
 header+=" on ${cpu:-unknown CPU}, $cores cores; $seconds s per run, best of $rounds alternating rounds"
-header+=" (fewer threads than cores: both pinned to the same cores, rotated per round)"
+((throughput)) ||
+  header+=" (fewer threads than cores: both pinned to the same cores, rotated per round)"
 
 rows=()
 ratios=()
