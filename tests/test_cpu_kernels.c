@@ -641,7 +641,10 @@ static void test_conv2d_depthwise_direct_matches_reference(void) {
 }
 
 static void test_gemm_sgemm_matches_reference(void) {
-  static const int64_t dims[][3] = {{1, 1, 1}, {3, 7, 17}, {31, 1, 65}, {17, 65, 3}, {2, 300, 31}};
+  /* single rows (the GEMV): column counts around its blocks of 4, depths with tails */
+  static const int64_t dims[][3] = {{1, 1, 1},  {3, 7, 17},  {31, 1, 65}, {17, 65, 3},
+                                    {2, 300, 31}, {1, 7, 17}, {1, 13, 33}, {1, 4, 16},
+                                    {1, 67, 1031}};
   int levels[3], n_levels = isa_levels(levels);
   for (int li = 0; li < n_levels; li++) {
     lens_cpu_force_isa(levels[li]);
