@@ -183,8 +183,11 @@ create_sessions (LensModelPoolEntry * entry,
   opts.input_shapes = &shape;
   opts.n_input_shapes = 1;
 
+  /* the requests of a CPU model hold its prepared weights once */
+  gboolean share = device == NULL || g_strcmp0 (device, "cpu") == 0;
   entry->sessions = g_new0 (lens_session *, config->n_sessions);
   for (guint i = 0; i < config->n_sessions; i++) {
+    opts.share_weights_with = share && i > 0 ? entry->sessions[0] : NULL;
     lens_status *st = lens_session_create (entry->model, &opts,
         &entry->sessions[i]);
     if (st) {

@@ -50,7 +50,8 @@ r = json.load(open(sys.argv[1]))
 for k in ["model", "device", "config", "inputs", "latency_ms", "throughput_fps", "gflops_per_s",
           "gflop_per_frame", "iterations", "wall_s", "layers"]:
     assert k in r, k
-for k in ["batch", "nthreads", "nstreams", "nireq", "hint", "duration_s", "niter"]:
+for k in ["batch", "nthreads", "nstreams", "nireq", "hint", "duration_s", "niter",
+          "share_weights"]:
     assert k in r["config"], "config." + k
 for k in ["min", "median", "p90", "p99", "max", "mean"]:
     assert r["latency_ms"][k] > 0, "latency_ms." + k
@@ -87,7 +88,14 @@ test_bench_throughput_hint_runs_streams() {
 r = json.load(open(sys.argv[1]))
 c = r["config"]
 assert (c["hint"], c["nstreams"], c["nireq"], c["nthreads"]) == ("throughput", 2, 1, 1), c
-assert r["iterations"] == 4' "$tmp/tp.json"
+assert c["share_weights"] is True, c
+assert r["iterations"] == 4' "$tmp/tp.json" || return 1
+  "$bench" -m "$model" -hint throughput -nstreams 2 -niter 4 -noshare \
+    -report "$tmp/tp_own.json" || return 1
+  "$python" -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["config"]["share_weights"] is False and r["iterations"] == 4, r["config"]' \
+    "$tmp/tp_own.json"
 }
 
 test_bench_reads_input_file() {

@@ -517,6 +517,98 @@ static void test_sessions_run_concurrently(void) {
   for (int i = 0; i < 3; i++) lens_session_free(s[i]);
 }
 
+/* Conv 3x3 (8 -> 16) + Relu + Conv 1x1 (16 -> 4) on an input of symbolic batch N: the
+ * convolutions' weights are packed at session creation. */
+static lens_model *conv_pair(void) {
+  static float w1[16 * 8 * 9], b1[16], w2[4 * 16];
+  for (int i = 0; i < 16 * 8 * 9; i++) w1[i] = (float)((i * 37) % 11) * 0.1f - 0.5f;
+  for (int i = 0; i < 16; i++) b1[i] = (float)(i % 5) * 0.1f - 0.2f;
+  for (int i = 0; i < 4 * 16; i++) w2[i] = (float)((i * 13) % 7) * 0.2f - 0.6f;
+  builder b;
+  b_init(&b, 13);
+  int64_t xd[4] = {-1, 8, 12, 12}, w1d[4] = {16, 8, 3, 3}, b1d[1] = {16}, w2d[4] = {4, 16, 1, 1};
+  static const char *params[4] = {"N", NULL, NULL, NULL};
+  b_input(&b, "x", LENS_DTYPE_FLOAT32, 4, xd, params);
+  b_init_f32(&b, "W1", 4, w1d, w1, 16 * 8 * 9);
+  b_init_f32(&b, "B1", 1, b1d, b1, 16);
+  b_init_f32(&b, "W2", 4, w2d, w2, 4 * 16);
+  static const char *in1[] = {"x", "W1", "B1"}, *out1[] = {"h"}, *in2[] = {"h"}, *out2[] = {"r"},
+                    *in3[] = {"r", "W2"}, *out3[] = {"y"};
+  b_node(&b, "Conv", "conv1", 3, in1, 1, out1);
+  b_node(&b, "Relu", "relu1", 1, in2, 1, out2);
+  b_node(&b, "Conv", "conv2", 2, in3, 1, out3);
+  b_output(&b, "y");
+  return b_load(&b);
+}
+
+static void run_conv_pair(lens_session *s, float *y_out) {
+  static float x[2 * 8 * 12 * 12];
+  for (int i = 0; i < 2 * 8 * 12 * 12; i++) x[i] = (float)((i * 29) % 17) * 0.125f - 1.0f;
+  int64_t d[4] = {2, 8, 12, 12};
+  lens_tensor t = f32_tensor(x, 4, d), y;
+  memset(y_out, 0xff, sizeof(float) * 2 * 4 * 10 * 10);
+  lens_status *st = lens_session_run(s, &t, 1, &y, 1);
+  CHECK(st == NULL);
+  lens_status_free(st);
+  if (!st) memcpy(y_out, y.data, sizeof(float) * 2 * 4 * 10 * 10);
+}
+
+static void test_sessions_share_prepared_weights(void) {
+  lens_model *m = conv_pair(), *other = relu_chain(2, 16);
+  if (!m || !other) goto out_models;
+  lens_session_options o;
+  lens_session_options_init(&o);
+  lens_dim_binding n2 = {"N", 2};
+  o.dim_bindings = &n2;
+  o.n_dim_bindings = 1;
+  o.threads = 2;
+  lens_session *own = NULL, *shared = NULL, *alone = NULL;
+  CHECK_OK(lens_session_create(m, &o, &own));
+  CHECK_OK(lens_session_create(m, &o, &alone));
+  if (!own || !alone) goto out;
+  o.share_weights_with = own;
+  o.threads = 1;
+  CHECK_OK(lens_session_create(m, &o, &shared));
+  if (!shared) goto out;
+  static float ya[2 * 4 * 10 * 10], yb[2 * 4 * 10 * 10], yc[2 * 4 * 10 * 10];
+  run_conv_pair(alone, ya);
+  run_conv_pair(own, yb);
+  run_conv_pair(shared, yc);
+  CHECK(memcmp(ya, yb, sizeof ya) == 0);
+  CHECK(memcmp(ya, yc, sizeof ya) == 0);
+  /* the session whose weights are shared may go first: they stay while one uses them */
+  lens_session_free(own);
+  own = NULL;
+  memset(yc, 0, sizeof yc);
+  run_conv_pair(shared, yc);
+  CHECK(memcmp(ya, yc, sizeof ya) == 0);
+  /* and they can be shared on from a session that shares them */
+  lens_session *third = NULL;
+  o.share_weights_with = shared;
+  CHECK_OK(lens_session_create(m, &o, &third));
+  if (third) {
+    memset(yc, 0, sizeof yc);
+    run_conv_pair(third, yc);
+    CHECK(memcmp(ya, yc, sizeof ya) == 0);
+    lens_session_free(third);
+  }
+  /* only the same model with the same bound shapes */
+  lens_session *bad = NULL;
+  CHECK_ERR(lens_session_create(other, &o, &bad), LENS_ERR_INVALID_ARGUMENT, "another model");
+  CHECK(bad == NULL);
+  lens_dim_binding n3 = {"N", 3};
+  o.dim_bindings = &n3;
+  CHECK_ERR(lens_session_create(m, &o, &bad), LENS_ERR_INVALID_ARGUMENT, "'x'");
+  CHECK(bad == NULL);
+out:
+  lens_session_free(own);
+  lens_session_free(shared);
+  lens_session_free(alone);
+out_models:
+  lens_model_free(m);
+  lens_model_free(other);
+}
+
 static void test_profile_records_kernels_and_time(void) {
   lens_model *m = relu_chain(4, 4096);
   if (!m) return;
@@ -866,6 +958,7 @@ LENS_TEST_MAIN(LENS_TEST(test_analysis_counts_parameters_and_records_fusion),
                LENS_TEST(test_arena_reuses_memory_by_liveness),
                LENS_TEST(test_small_runs_use_one_thread),
                LENS_TEST(test_sessions_run_concurrently),
+               LENS_TEST(test_sessions_share_prepared_weights),
                LENS_TEST(test_profile_records_kernels_and_time),
                LENS_TEST(test_rejects_old_opset_and_unknown_ops),
                LENS_TEST(test_device_and_thread_options_are_checked),

@@ -3,7 +3,7 @@
  *
  *   lens-bench -m MODEL [-d cpu] [-b N] [-shape NAME=d0,d1,...] [-hint latency|throughput]
  *              [-nthreads N] [-nstreams N] [-nireq N] [-t SECONDS | -niter N]
- *              [-i INPUT.pb ...] [-pc [-pcsort]] [-report FILE.json]
+ *              [-i INPUT.pb ...] [-pc [-pcsort]] [-noshare] [-report FILE.json]
  *
  * Model of execution: a stream is a group of requests; a request is one lens_session with
  * its own worker threads (-nthreads), driven by its own pthread that runs it in a loop. So
@@ -19,6 +19,7 @@
  *   config.nstreams      int      streams
  *   config.nireq         int      requests per stream
  *   config.hint          string   "latency", "throughput" or "none"
+ *   config.share_weights bool     requests share one copy of the prepared weights
  *   config.duration_s    number   requested duration, null with -niter alone
  *   config.niter         int      requested iterations, null with -t alone
  *   inputs               [{name, dtype, shape, source}]  source: a file path or "random"
@@ -78,6 +79,8 @@ static void usage(FILE *f) {
           "                      in [0,10), uint8 in [0,256), bools 0 or 1\n"
           "  -pc                 per-layer counters (time per node, enables profiling)\n"
           "  -pcsort             with -pc, sort the layers by time, slowest first\n"
+          "  -noshare            each request prepares its own weights (by default the CPU\n"
+          "                      requests share one copy: share_weights_with)\n"
           "  -report FILE.json   write the figures as JSON (names documented in the source\n"
           "                      and in README.md)\n"
           "  -h                  this text\n"
@@ -107,9 +110,15 @@ typedef struct bench_config {
   double duration_s;                 /* 0: none */
   int64_t niter;                     /* 0: none */
   bool pc, pcsort;
+  bool noshare; /* every request its own prepared weights */
   const char *report_path;
   const char *precision; /* -p: fp32 (default) or fp16 (gpu) */
 } bench_config;
+
+/* Whether the requests share one copy of the prepared weights (CPU sessions only). */
+static bool shares_weights(const bench_config *c) {
+  return !c->noshare && (!c->device || strcmp(c->device, "cpu") == 0);
+}
 
 static int arg_error(const char *fmt, const char *a, const char *b) {
   fprintf(stderr, "lens-bench: ");
@@ -128,7 +137,7 @@ static bool valid_device_spec(const char *d) {
 
 static int parse_args(int argc, char **argv, bench_config *c) {
   enum { OPT_SHAPE = 256, OPT_NTHREADS, OPT_NSTREAMS, OPT_NIREQ, OPT_HINT, OPT_NITER, OPT_PC,
-         OPT_PCSORT, OPT_REPORT };
+         OPT_PCSORT, OPT_NOSHARE, OPT_REPORT };
   static const struct option longopts[] = {
       {"m", required_argument, NULL, 'm'},
       {"d", required_argument, NULL, 'd'},
@@ -143,6 +152,7 @@ static int parse_args(int argc, char **argv, bench_config *c) {
       {"i", required_argument, NULL, 'i'},
       {"pc", no_argument, NULL, OPT_PC},
       {"pcsort", no_argument, NULL, OPT_PCSORT},
+      {"noshare", no_argument, NULL, OPT_NOSHARE},
       {"report", required_argument, NULL, OPT_REPORT},
       {"h", no_argument, NULL, 'h'},
       {"help", no_argument, NULL, 'h'},
@@ -222,6 +232,7 @@ static int parse_args(int argc, char **argv, bench_config *c) {
       break;
     case OPT_PC: c->pc = true; break;
     case OPT_PCSORT: c->pcsort = true; break;
+    case OPT_NOSHARE: c->noshare = true; break;
     case OPT_REPORT: c->report_path = optarg; break;
     case 'h': usage(stdout); exit(0);
     case ':': return arg_error("%s needs a value%s", argv[optind - 1], "");
@@ -523,6 +534,7 @@ static lens_status *write_report(FILE *f, const char *path, const bench_config *
   fputs(", \"niter\": ", f);
   if (c->niter > 0) lens_json_int(f, c->niter);
   else fputs("null", f);
+  fprintf(f, ", \"share_weights\": %s", shares_weights(c) ? "true" : "false");
   fputs("},\n  \"inputs\": [", f);
   for (size_t i = 0; s && lens_session_input(s, i); i++) {
     const lens_tensor_desc *d = lens_session_input(s, i);
@@ -660,8 +672,10 @@ int main(int argc, char **argv) {
   so.n_input_shapes = bound.count;
   so.profile = c.pc;
   double t_create = now_s();
+  bool share = shares_weights(&c);
   for (size_t k = 0; !st && k < n_req; k++) {
     reqs[k].shared = &sh;
+    so.share_weights_with = share && k > 0 ? reqs[0].session : NULL;
     st = lens_session_create(model, &so, &reqs[k].session);
     if (!st) reqs[k].outputs = calloc(n_outputs + 1, sizeof *reqs[k].outputs);
     if (!st && !reqs[k].outputs) st = lens_status_create(LENS_ERR_OUT_OF_MEMORY, "out of memory");

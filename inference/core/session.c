@@ -11,6 +11,7 @@
  * it and a copy on the other side if a node there reads it; both sides are planned by the
  * same liveness planner (host arena, device arena) and the copies are made just before the
  * first reader. Dynamic sessions run on the CPU. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ typedef struct exec_node {
   const lens_node *node;
   const lens_kernel *kernel; /* NULL: the operator's reference kernel */
   void *kernel_state;
+  bool state_shared;         /* kernel_state belongs to the session's weights, not to it */
   bool static_shapes;        /* shapes known at creation (kernel chosen for them) */
   size_t scratch_bytes;
   double flops;
@@ -75,6 +77,28 @@ typedef struct exec_node {
   uint64_t transfer_ns;
   uint64_t transfer_bytes;
 } exec_node;
+
+/* The kernel states (packed weights) of a session's nodes, by graph node index, shared by
+ * the sessions created with share_weights_with: the last one to go frees them. States are
+ * only read once prepared, so sessions use them concurrently. */
+typedef struct weights_bundle {
+  atomic_int refs;
+  int n_nodes;
+  const lens_kernel **kernels; /* NULL: no state for that node */
+  void **states;
+} weights_bundle;
+
+static void weights_release(weights_bundle *w) {
+  if (!w || atomic_fetch_sub(&w->refs, 1) != 1) return;
+  for (int i = 0; i < w->n_nodes; i++)
+    if (w->states[i]) {
+      if (w->kernels[i]->release) w->kernels[i]->release(w->states[i]);
+      else free(w->states[i]);
+    }
+  free(w->kernels);
+  free(w->states);
+  free(w);
+}
 
 typedef struct dyn_chunk {
   struct dyn_chunk *next;
@@ -105,7 +129,19 @@ struct lens_session {
   size_t dev_arena_bytes;
   const char *precision;
   const char *note; /* for every node, e.g. why a gpu session runs on the CPU */
+  weights_bundle *weights; /* the states its nodes share (own or share_weights_with's) */
+  const weights_bundle *share_from; /* during creation: the states to take, or NULL */
 };
+
+/* Frees an exec node's kernel state unless the session's weights own it. */
+static void release_state(exec_node *x) {
+  if (x->kernel_state && !x->state_shared) {
+    if (x->kernel->release) x->kernel->release(x->kernel_state);
+    else free(x->kernel_state);
+  }
+  x->kernel_state = NULL;
+  x->state_shared = false;
+}
 
 void lens_session_options_init(lens_session_options *o) {
   memset(o, 0, sizeof *o);
@@ -363,7 +399,13 @@ static lens_status *infer_and_fold(lens_session *s, const lens_session_options *
           const lens_kernel *kern = kernels[k];
           if (strcmp(kern->op_type, node->op_type) != 0 || !kern->supports(node, in, out))
             continue;
-          if (kern->prepare && (st = kern->prepare(node, in, out, &e->kernel_state))) break;
+          const weights_bundle *from = s->share_from;
+          if (from && from->kernels[i] == kern) {
+            e->kernel_state = from->states[i];
+            e->state_shared = true;
+          } else if (kern->prepare && (st = kern->prepare(node, in, out, &e->kernel_state))) {
+            break;
+          }
           e->kernel = kern;
           e->scratch_bytes = kern->scratch_bytes ? kern->scratch_bytes(node, in, out) : 0;
           break;
@@ -459,10 +501,7 @@ static void drop_removed(lens_session *s) {
   int kept = 0;
   for (int e = 0; e < s->n_exec; e++) {
     if (s->exec[e].removed) {
-      if (s->exec[e].kernel_state) {
-        if (s->exec[e].kernel->release) s->exec[e].kernel->release(s->exec[e].kernel_state);
-        else free(s->exec[e].kernel_state);
-      }
+      release_state(&s->exec[e]);
       free(s->exec[e].fused_nodes);
       continue;
     }
@@ -590,11 +629,7 @@ static void assign_devices(lens_session *s) {
     if (!s->backend->supports(s->dev, node, in, out, &fuses)) continue;
     x->on_device = true;
     x->dev_fuses = fuses;
-    if (x->kernel_state) {
-      if (x->kernel->release) x->kernel->release(x->kernel_state);
-      else free(x->kernel_state);
-    }
-    x->kernel_state = NULL;
+    release_state(x);
     x->kernel = NULL;
     x->scratch_bytes = 0;
   }
@@ -1055,6 +1090,62 @@ static int threads_for_run(const lens_session *s, int requested) {
   return flops < SMALL_RUN_FLOPS ? 1 : requested;
 }
 
+/* share_weights_with: the same model, on the CPU, with the same bound input shapes (the
+ * states were prepared for those shapes). */
+static lens_status *check_sibling(const lens_session *s, const lens_session *sib) {
+  if (sib->model != s->model)
+    return lens_error(LENS_ERR_INVALID_ARGUMENT,
+                      "share_weights_with: that session runs another model");
+  if (s->backend || sib->backend)
+    return lens_error(LENS_ERR_UNSUPPORTED,
+                      "share_weights_with: only CPU sessions share weights");
+  const lens_graph *g = s->graph;
+  for (int i = 0; i < g->n_inputs; i++) {
+    const session_tensor *a = &s->tensors[g->inputs[i]], *b = &sib->tensors[g->inputs[i]];
+    if (a->rank != b->rank || memcmp(a->dims, b->dims, sizeof(int64_t) * (size_t)a->rank)) {
+      char da[200], db[200];
+      return lens_error(LENS_ERR_INVALID_ARGUMENT,
+                        "share_weights_with: input '%s' is bound to %s here but %s there",
+                        g->tensors[g->inputs[i]].name,
+                        lens_format_dims(da, sizeof da, a->dims, a->rank),
+                        lens_format_dims(db, sizeof db, b->dims, b->rank));
+    }
+  }
+  return NULL;
+}
+
+/* After creation: the session takes a reference to the states it shares, or makes the
+ * states it prepared the weights others may share. */
+static lens_status *settle_weights(lens_session *s) {
+  if (s->share_from) {
+    s->weights = (weights_bundle *)s->share_from;
+    atomic_fetch_add(&s->weights->refs, 1);
+    s->share_from = NULL;
+    return NULL;
+  }
+  const lens_graph *g = s->graph;
+  weights_bundle *w = calloc(1, sizeof *w);
+  if (!w) return lens_error_oom();
+  atomic_init(&w->refs, 1);
+  w->n_nodes = g->n_nodes;
+  w->kernels = calloc((size_t)g->n_nodes + 1, sizeof *w->kernels);
+  w->states = calloc((size_t)g->n_nodes + 1, sizeof *w->states);
+  if (!w->kernels || !w->states) {
+    weights_release(w);
+    return lens_error_oom();
+  }
+  for (int e = 0; e < s->n_exec; e++) {
+    exec_node *x = &s->exec[e];
+    if (!x->kernel_state || x->state_shared) continue;
+    int i = (int)(x->node - g->nodes);
+    w->kernels[i] = x->kernel;
+    w->states[i] = x->kernel_state;
+    x->state_shared = true;
+  }
+  s->weights = w;
+  return NULL;
+}
+
 lens_status *lens_session_create(const lens_model *model, const lens_session_options *options,
                                  lens_session **out_session) {
   if (!out_session) return lens_error(LENS_ERR_INVALID_ARGUMENT, "out_session is NULL");
@@ -1119,6 +1210,10 @@ lens_status *lens_session_create(const lens_model *model, const lens_session_opt
     }
   }
   if (!st) st = bind_inputs(s, o);
+  if (!st && o->share_weights_with) {
+    st = check_sibling(s, o->share_weights_with);
+    if (!st) s->share_from = o->share_weights_with->weights;
+  }
   if (!st) st = infer_and_fold(s, o);
   if (!st) st = lens_threadpool_create(threads_for_run(s, o->threads), &s->pool);
   if (!st && s->backend && (s->dynamic || o->reference_only)) {
@@ -1135,6 +1230,8 @@ lens_status *lens_session_create(const lens_model *model, const lens_session_opt
   if (!st && s->backend) st = prepare_devices(s);
   if (!st && !s->dynamic) st = plan_memory(s);
   if (!st) st = describe_nodes(s);
+  if (!st) st = settle_weights(s);
+  s->share_from = NULL;
   if (st) {
     lens_session_free(s);
     return st;
@@ -1167,11 +1264,8 @@ void lens_session_free(lens_session *s) {
     }
   if (s->dev_arena) s->backend->free(s->dev, s->dev_arena);
   if (s->dev) s->backend->close(s->dev);
-  for (int e = 0; s->exec && e < s->n_exec; e++)
-    if (s->exec[e].kernel_state) {
-      if (s->exec[e].kernel->release) s->exec[e].kernel->release(s->exec[e].kernel_state);
-      else free(s->exec[e].kernel_state);
-    }
+  for (int e = 0; s->exec && e < s->n_exec; e++) release_state(&s->exec[e]);
+  weights_release(s->weights);
   for (int t = 0; s->tensors && t < s->graph->n_tensors; t++) free(s->tensors[t].owned);
   free(s->tensors);
   free(s->exec);

@@ -157,6 +157,12 @@ typedef struct lens_session_options {
    * (sums in float), others convert to float for all arithmetic. Host tensors, inputs and
    * outputs stay float32. */
   const char *precision;
+  /* A session of the same model, on the CPU, with the same bound input shapes, whose
+   * prepared weights (packed and transformed once at creation: about the model's size
+   * again) this one uses instead of preparing its own: several requests or streams of one
+   * model then hold them once. It must stay alive during this call; after it, either
+   * session may be freed first. NULL: its own. */
+  const struct lens_session *share_weights_with;
 } lens_session_options;
 
 void lens_session_options_init(lens_session_options *options);
