@@ -553,6 +553,28 @@ static void run_conv_pair(lens_session *s, float *y_out) {
   if (!st) memcpy(y_out, y.data, sizeof(float) * 2 * 4 * 10 * 10);
 }
 
+typedef struct pair_job {
+  lens_session *session;
+  const float *expect;
+  int bad;
+} pair_job;
+
+/* Runs a conv_pair session 50 times, counting runs that fail or differ from expect (no CHECK
+ * off the main thread). */
+static void *run_pair_many(void *arg) {
+  pair_job *job = arg;
+  static float x[2 * 8 * 12 * 12];
+  for (int i = 0; i < 2 * 8 * 12 * 12; i++) x[i] = (float)((i * 29) % 17) * 0.125f - 1.0f;
+  int64_t d[4] = {2, 8, 12, 12};
+  for (int iter = 0; iter < 50; iter++) {
+    lens_tensor t = f32_tensor(x, 4, d), y;
+    lens_status *st = lens_session_run(job->session, &t, 1, &y, 1);
+    if (st || memcmp(y.data, job->expect, sizeof(float) * 2 * 4 * 10 * 10) != 0) job->bad++;
+    lens_status_free(st);
+  }
+  return NULL;
+}
+
 static void test_sessions_share_prepared_weights(void) {
   lens_model *m = conv_pair(), *other = relu_chain(2, 16);
   if (!m || !other) goto out_models;
@@ -576,6 +598,12 @@ static void test_sessions_share_prepared_weights(void) {
   run_conv_pair(shared, yc);
   CHECK(memcmp(ya, yb, sizeof ya) == 0);
   CHECK(memcmp(ya, yc, sizeof ya) == 0);
+  /* both at once, on one copy of the weights */
+  pair_job jobs[2] = {{own, ya, 0}, {shared, ya, 0}};
+  pthread_t th[2];
+  for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, run_pair_many, &jobs[i]);
+  for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+  CHECK(jobs[0].bad == 0 && jobs[1].bad == 0);
   /* the session whose weights are shared may go first: they stay while one uses them */
   lens_session_free(own);
   own = NULL;
