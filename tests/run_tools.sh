@@ -60,6 +60,7 @@ assert lat["min"] <= lat["median"] <= lat["p90"] <= lat["p99"] <= lat["max"], la
 assert r["iterations"] == 3 and r["config"]["niter"] == 3, r["iterations"]
 assert r["config"]["batch"] == 1 and r["config"]["nthreads"] == 1
 assert r["device"] == "cpu" and r["throughput_fps"] > 0
+assert r["cpu_isa"] in ("avx512", "avx2", "baseline"), r["cpu_isa"]
 assert 0.5 < r["gflop_per_frame"] < 1.0, r["gflop_per_frame"]  # squeezenet1_1: ~0.71
 assert abs(r["gflops_per_s"] - r["gflop_per_frame"] * r["throughput_fps"]) < 1e-6 * r["gflops_per_s"]
 assert r["layers"] == []
@@ -96,6 +97,14 @@ assert r["iterations"] == 4' "$tmp/tp.json" || return 1
 r = json.load(open(sys.argv[1]))
 assert r["config"]["share_weights"] is False and r["iterations"] == 4, r["config"]' \
     "$tmp/tp_own.json"
+}
+
+test_cpu_isa_cap_takes_effect() {
+  LENS_CPU_ISA=baseline "$bench" -m "$model" -niter 1 -nthreads 1 -report "$tmp/isa.json" \
+    >"$tmp/isa.txt" || return 1
+  grep -q "CPU kernels: baseline" "$tmp/isa.txt" &&
+    "$python" -c 'import json, sys
+assert json.load(open(sys.argv[1]))["cpu_isa"] == "baseline"' "$tmp/isa.json"
 }
 
 test_bench_reads_input_file() {
@@ -168,6 +177,7 @@ test_analyze_rejects_bad_arguments() {
 check test_bench_report_has_documented_keys test_bench_report_has_documented_keys
 check test_bench_per_layer_counters_sorted_by_time test_bench_per_layer_counters_sorted_by_time
 check test_bench_throughput_hint_runs_streams test_bench_throughput_hint_runs_streams
+check test_cpu_isa_cap_takes_effect test_cpu_isa_cap_takes_effect
 check test_bench_reads_input_file test_bench_reads_input_file
 check test_analyze_json_has_documented_keys test_analyze_json_has_documented_keys
 check test_analyze_text_and_dot test_analyze_text_and_dot

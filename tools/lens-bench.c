@@ -14,6 +14,7 @@
  * The JSON report (-report) has these names, which scripts may rely on:
  *   model                string   the model path as given
  *   device               string   the -d value ("cpu" by default)
+ *   cpu_isa              string   the CPU kernels' instruction set: avx512, avx2, baseline
  *   config.batch         int      frames per run (the first dim of the first input)
  *   config.nthreads      int      threads per request
  *   config.nstreams      int      streams
@@ -524,6 +525,8 @@ static lens_status *write_report(FILE *f, const char *path, const bench_config *
   lens_json_string(f, c->model_path);
   fputs(",\n  \"device\": ", f);
   lens_json_string(f, c->device);
+  fputs(",\n  \"cpu_isa\": ", f);
+  lens_json_string(f, lens_cpu_isa_in_use());
   fprintf(f, ",\n  \"config\": {\"batch\": %lld, \"nthreads\": %lld, \"nstreams\": %lld, "
              "\"nireq\": %lld, \"hint\": ",
           (long long)batch, (long long)c->nthreads, (long long)c->nstreams, (long long)c->nireq);
@@ -703,8 +706,9 @@ int main(int argc, char **argv) {
   sh.n_nodes = lens_session_node_count(s0);
 
   printf("model      %s\n", c.model_path);
-  printf("device     %s, hint %s: %lld stream%s x %lld request%s, %lld thread%s per request\n",
-         c.device, c.hint, (long long)c.nstreams, c.nstreams == 1 ? "" : "s", (long long)c.nireq,
+  printf("device     %s (CPU kernels: %s), hint %s: %lld stream%s x %lld request%s, %lld "
+         "thread%s per request\n",
+         c.device, lens_cpu_isa_in_use(), c.hint, (long long)c.nstreams, c.nstreams == 1 ? "" : "s", (long long)c.nireq,
          c.nireq == 1 ? "" : "s", (long long)c.nthreads, c.nthreads == 1 ? "" : "s");
   if (lens_session_threads(s0) < c.nthreads)
     printf("threads    %d per request: a run of %.1f MFLOP is too small to share\n",

@@ -208,6 +208,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   int passed = 0, failed = 0;
+  printf("CPU kernels: %s\n", lens_cpu_isa_in_use());
   for (int i = optind; i < argc; i++) {
     const char *folder = argv[i];
     size_t len = strlen(folder);

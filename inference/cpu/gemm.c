@@ -14,6 +14,7 @@
 #include "cpu/epilogue.h"
 #include "cpu/prefetch.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -271,13 +272,20 @@ static int detected_isa = -1; /* accessed atomically: computed once, on first us
 static int forced_isa = -1;
 
 static int detect_isa(void) {
+  int isa = LENS_CPU_ISA_BASELINE;
 #ifdef LENS_GEMM_X86
   __builtin_cpu_init();
   /* libgcc's checks include the OS's support for the register state (XGETBV). */
-  if (__builtin_cpu_supports("avx512f")) return LENS_CPU_ISA_AVX512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return LENS_CPU_ISA_AVX2;
+  if (__builtin_cpu_supports("avx512f")) isa = LENS_CPU_ISA_AVX512;
+  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    isa = LENS_CPU_ISA_AVX2;
 #endif
-  return LENS_CPU_ISA_BASELINE;
+  /* LENS_CPU_ISA caps the level for the whole process, read once (before any session runs):
+   * the real-model checks run every path on one machine with it. Other values: no cap. */
+  const char *cap = getenv("LENS_CPU_ISA");
+  for (int level = LENS_CPU_ISA_BASELINE; cap && level < isa; level++)
+    if (strcmp(cap, lens_cpu_isa_name(level)) == 0) return level;
+  return isa;
 }
 
 int lens_cpu_isa(void) {
@@ -291,6 +299,8 @@ int lens_cpu_isa(void) {
 }
 
 void lens_cpu_force_isa(int level) { __atomic_store_n(&forced_isa, level, __ATOMIC_RELAXED); }
+
+const char *lens_cpu_isa_in_use(void) { return lens_cpu_isa_name(lens_cpu_isa()); }
 
 const char *lens_cpu_isa_name(int level) {
   switch (level) {

@@ -258,6 +258,11 @@ typedef struct lens_device_info {
 lens_status *lens_device_count(size_t *count);
 lens_status *lens_device_get_info(size_t index, lens_device_info *out);
 
+/* The instruction set the CPU kernels use: "avx512", "avx2" or "baseline" (portable C) —
+ * the best the CPU and OS support, capped by the environment variable LENS_CPU_ISA ("avx2"
+ * or "baseline"), which is read once, on first use. */
+const char *lens_cpu_isa_in_use(void);
+
 /* ---- Tensor files (ONNX TensorProto .pb, as in ONNX's test data) ------------------------ */
 
 /* Reads a TensorProto; *out_name gets its name (may be NULL). Free with lens_tensor_free. */
