@@ -708,8 +708,9 @@ int main(int argc, char **argv) {
   printf("model      %s\n", c.model_path);
   printf("device     %s (CPU kernels: %s), hint %s: %lld stream%s x %lld request%s, %lld "
          "thread%s per request\n",
-         c.device, lens_cpu_isa_in_use(), c.hint, (long long)c.nstreams, c.nstreams == 1 ? "" : "s", (long long)c.nireq,
-         c.nireq == 1 ? "" : "s", (long long)c.nthreads, c.nthreads == 1 ? "" : "s");
+         c.device, lens_cpu_isa_in_use(), c.hint, (long long)c.nstreams,
+         c.nstreams == 1 ? "" : "s", (long long)c.nireq, c.nireq == 1 ? "" : "s",
+         (long long)c.nthreads, c.nthreads == 1 ? "" : "s");
   if (lens_session_threads(s0) < c.nthreads)
     printf("threads    %d per request: a run of %.1f MFLOP is too small to share\n",
            lens_session_threads(s0), an.flops / 1e6);
