@@ -130,7 +130,6 @@ struct lens_session {
   const char *precision;
   const char *note; /* for every node, e.g. why a gpu session runs on the CPU */
   weights_bundle *weights; /* the states its nodes share (own or share_weights_with's) */
-  const weights_bundle *share_from; /* during creation: the states to take, or NULL */
 };
 
 /* Frees an exec node's kernel state unless the session's weights own it. */
@@ -399,7 +398,8 @@ static lens_status *infer_and_fold(lens_session *s, const lens_session_options *
           const lens_kernel *kern = kernels[k];
           if (strcmp(kern->op_type, node->op_type) != 0 || !kern->supports(node, in, out))
             continue;
-          const weights_bundle *from = s->share_from;
+          const weights_bundle *from =
+              o->share_weights_with ? o->share_weights_with->weights : NULL;
           if (from && from->kernels[i] == kern) {
             e->kernel_state = from->states[i];
             e->state_shared = true;
@@ -1116,11 +1116,10 @@ static lens_status *check_sibling(const lens_session *s, const lens_session *sib
 
 /* After creation: the session takes a reference to the states it shares, or makes the
  * states it prepared the weights others may share. */
-static lens_status *settle_weights(lens_session *s) {
-  if (s->share_from) {
-    s->weights = (weights_bundle *)s->share_from;
+static lens_status *settle_weights(lens_session *s, const lens_session_options *o) {
+  if (o->share_weights_with) {
+    s->weights = o->share_weights_with->weights;
     atomic_fetch_add(&s->weights->refs, 1);
-    s->share_from = NULL;
     return NULL;
   }
   const lens_graph *g = s->graph;
@@ -1210,10 +1209,7 @@ lens_status *lens_session_create(const lens_model *model, const lens_session_opt
     }
   }
   if (!st) st = bind_inputs(s, o);
-  if (!st && o->share_weights_with) {
-    st = check_sibling(s, o->share_weights_with);
-    if (!st) s->share_from = o->share_weights_with->weights;
-  }
+  if (!st && o->share_weights_with) st = check_sibling(s, o->share_weights_with);
   if (!st) st = infer_and_fold(s, o);
   if (!st) st = lens_threadpool_create(threads_for_run(s, o->threads), &s->pool);
   if (!st && s->backend && (s->dynamic || o->reference_only)) {
@@ -1230,8 +1226,7 @@ lens_status *lens_session_create(const lens_model *model, const lens_session_opt
   if (!st && s->backend) st = prepare_devices(s);
   if (!st && !s->dynamic) st = plan_memory(s);
   if (!st) st = describe_nodes(s);
-  if (!st) st = settle_weights(s);
-  s->share_from = NULL;
+  if (!st) st = settle_weights(s, o);
   if (st) {
     lens_session_free(s);
     return st;
