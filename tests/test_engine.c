@@ -541,20 +541,29 @@ static lens_model *conv_pair(void) {
   return b_load(&b);
 }
 
-static void run_conv_pair(lens_session *s, float *y_out) {
+/* Floats of conv_pair's output for conv_pair_input. */
+#define CONV_PAIR_OUT (2 * 4 * 10 * 10)
+
+/* The input every conv_pair run takes (batch 2), built once, on the calling thread. */
+static lens_tensor conv_pair_input(void) {
   static float x[2 * 8 * 12 * 12];
   for (int i = 0; i < 2 * 8 * 12 * 12; i++) x[i] = (float)((i * 29) % 17) * 0.125f - 1.0f;
   int64_t d[4] = {2, 8, 12, 12};
-  lens_tensor t = f32_tensor(x, 4, d), y;
-  memset(y_out, 0xff, sizeof(float) * 2 * 4 * 10 * 10);
-  lens_status *st = lens_session_run(s, &t, 1, &y, 1);
+  return f32_tensor(x, 4, d);
+}
+
+static void run_conv_pair(lens_session *s, const lens_tensor *in, float *y_out) {
+  lens_tensor y;
+  memset(y_out, 0xff, sizeof(float) * CONV_PAIR_OUT);
+  lens_status *st = lens_session_run(s, in, 1, &y, 1);
   CHECK(st == NULL);
   lens_status_free(st);
-  if (!st) memcpy(y_out, y.data, sizeof(float) * 2 * 4 * 10 * 10);
+  if (!st) memcpy(y_out, y.data, sizeof(float) * CONV_PAIR_OUT);
 }
 
 typedef struct pair_job {
   lens_session *session;
+  const lens_tensor *input;
   const float *expect;
   int bad;
 } pair_job;
@@ -563,13 +572,10 @@ typedef struct pair_job {
  * off the main thread). */
 static void *run_pair_many(void *arg) {
   pair_job *job = arg;
-  static float x[2 * 8 * 12 * 12];
-  for (int i = 0; i < 2 * 8 * 12 * 12; i++) x[i] = (float)((i * 29) % 17) * 0.125f - 1.0f;
-  int64_t d[4] = {2, 8, 12, 12};
   for (int iter = 0; iter < 50; iter++) {
-    lens_tensor t = f32_tensor(x, 4, d), y;
-    lens_status *st = lens_session_run(job->session, &t, 1, &y, 1);
-    if (st || memcmp(y.data, job->expect, sizeof(float) * 2 * 4 * 10 * 10) != 0) job->bad++;
+    lens_tensor y;
+    lens_status *st = lens_session_run(job->session, job->input, 1, &y, 1);
+    if (st || memcmp(y.data, job->expect, sizeof(float) * CONV_PAIR_OUT) != 0) job->bad++;
     lens_status_free(st);
   }
   return NULL;
@@ -592,14 +598,15 @@ static void test_sessions_share_prepared_weights(void) {
   o.threads = 1;
   CHECK_OK(lens_session_create(m, &o, &shared));
   if (!shared) goto out;
-  static float ya[2 * 4 * 10 * 10], yb[2 * 4 * 10 * 10], yc[2 * 4 * 10 * 10];
-  run_conv_pair(alone, ya);
-  run_conv_pair(own, yb);
-  run_conv_pair(shared, yc);
+  static float ya[CONV_PAIR_OUT], yb[CONV_PAIR_OUT], yc[CONV_PAIR_OUT];
+  lens_tensor x = conv_pair_input();
+  run_conv_pair(alone, &x, ya);
+  run_conv_pair(own, &x, yb);
+  run_conv_pair(shared, &x, yc);
   CHECK(memcmp(ya, yb, sizeof ya) == 0);
   CHECK(memcmp(ya, yc, sizeof ya) == 0);
   /* both at once, on one copy of the weights */
-  pair_job jobs[2] = {{own, ya, 0}, {shared, ya, 0}};
+  pair_job jobs[2] = {{own, &x, ya, 0}, {shared, &x, ya, 0}};
   pthread_t th[2];
   for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, run_pair_many, &jobs[i]);
   for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
@@ -608,7 +615,7 @@ static void test_sessions_share_prepared_weights(void) {
   lens_session_free(own);
   own = NULL;
   memset(yc, 0, sizeof yc);
-  run_conv_pair(shared, yc);
+  run_conv_pair(shared, &x, yc);
   CHECK(memcmp(ya, yc, sizeof ya) == 0);
   /* and they can be shared on from a session that shares them */
   lens_session *third = NULL;
@@ -616,7 +623,7 @@ static void test_sessions_share_prepared_weights(void) {
   CHECK_OK(lens_session_create(m, &o, &third));
   if (third) {
     memset(yc, 0, sizeof yc);
-    run_conv_pair(third, yc);
+    run_conv_pair(third, &x, yc);
     CHECK(memcmp(ya, yc, sizeof ya) == 0);
     lens_session_free(third);
   }
