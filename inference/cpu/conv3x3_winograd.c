@@ -750,6 +750,18 @@ static void small_epilogue(const wino_job *j, int64_t m_begin, int64_t m_end, in
            (size_t)((y_end - y_begin) * p->ow));
 }
 
+/* Output channel m's rows from y0 on, n floats staged at staged: the epilogue applied there,
+ * while they are still in the cache, then copied to the output (by stream, if not NULL). */
+static void small_finish_staged(const wino_job *j, int64_t m, int64_t y0, int64_t n,
+                                float *staged,
+                                void (*stream)(float *restrict, const float *restrict,
+                                               int64_t)) {
+  int64_t at = m * j->p->oh * j->p->ow + y0 * j->p->ow;
+  if (j->ep) j->epi(j->ep, 0.0f, staged, j->residual ? j->residual + at : NULL, (size_t)n);
+  if (stream) stream(j->y + at, staged, n);
+  else memcpy(j->y + at, staged, (size_t)n * sizeof(float));
+}
+
 /* Zeroes the rows of V's padding tiles [nt, ld) of every channel and position: never read
  * into an output, but kept finite. */
 static void small_zero_padding(const wino_plan *p, float *v, int64_t vks, int64_t nt,
@@ -793,14 +805,15 @@ static void small_block_output(const small_region *r, int64_t mb, int64_t l_begi
   const wino_job *j = r->job;
   const wino_plan *p = j->p;
   int64_t ohw = p->oh * p->ow;
-  float *planes = j->y + mb * SP_NB * ohw;
-  small_dst d = {r->stage ? r->stage + mb * SP_NB * ohw : planes, ohw, 0};
+  small_dst d = {(r->stage ? r->stage : j->y) + mb * SP_NB * ohw, ohw, 0};
   r->output(p, j->xk + mb * NK * p->xks, p->xks, 0, p->tiles, mb, j->bias, &d, l_begin,
             l_end);
-  int64_t n = (p->m - mb * SP_NB < l_end ? p->m - mb * SP_NB : l_end) - l_begin;
-  if (r->stage && n > 0)
-    memcpy(planes + l_begin * ohw, d.at + l_begin * ohw, (size_t)(n * ohw) * sizeof(float));
-  if (j->ep) small_epilogue(j, mb * SP_NB + l_begin, mb * SP_NB + l_end, 0, p->oh);
+  if (!r->stage) {
+    if (j->ep) small_epilogue(j, mb * SP_NB + l_begin, mb * SP_NB + l_end, 0, p->oh);
+    return;
+  }
+  for (int64_t l = l_begin; l < l_end && mb * SP_NB + l < p->m; l++)
+    small_finish_staged(j, mb * SP_NB + l, 0, ohw, d.at + l * ohw, NULL);
 }
 
 /* Task i: block i / row_groups of SP_NB output channels, the products of its share of the
@@ -917,22 +930,16 @@ static void small_bands(void *arg, size_t begin, size_t end) {
     r->in_fn(&own, 0, (size_t)p->c);
     small_zero_padding(p, v, vks, nt, ld);
     int64_t y0 = r0 * TILE, y1 = r1 * TILE < p->oh ? r1 * TILE : p->oh;
-    int64_t ohw = p->oh * p->ow, band = (y1 - y0) * p->ow;
+    int64_t band = (y1 - y0) * p->ow;
     small_dst d = {stage, band, y0};
     bool stream = r->stream && p->m * band * (int64_t)sizeof(float) >= SMALL_STREAM_MIN_BYTES;
     for (int64_t mb = 0; mb < p->nmb; mb++) {
       small_products(r, mb, v, vks, ld, u, x, xks, 0, PATCH);
       r->output(p, x, xks, t0, t0 + nt, mb, j->bias, &d, 0, SP_NB);
       int64_t m_end = (mb + 1) * SP_NB < p->m ? (mb + 1) * SP_NB : p->m;
-      for (int64_t m = mb * SP_NB; m < m_end; m++) {
-        float *rows = j->y + m * ohw + y0 * p->ow, *staged = stage + (m - mb * SP_NB) * band;
-        /* the epilogue on the staged rows, still in the cache */
-        if (j->ep)
-          j->epi(j->ep, 0.0f, staged, j->residual ? j->residual + m * ohw + y0 * p->ow : NULL,
-                 (size_t)band);
-        if (stream) r->stream(rows, staged, band);
-        else memcpy(rows, staged, (size_t)band * sizeof(float));
-      }
+      for (int64_t m = mb * SP_NB; m < m_end; m++)
+        small_finish_staged(j, m, y0, band, stage + (m - mb * SP_NB) * band,
+                            stream ? r->stream : NULL);
     }
 #if defined(__x86_64__) || defined(__i386__)
     if (stream) _mm_sfence();
