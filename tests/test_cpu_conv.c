@@ -175,6 +175,9 @@ static const conv_case general_cases[] = {
     {1, 6, 1, 1, 4, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},       /* 1x1 input, all padding */
     {1, 5, 4, 4, 3, 3, 3, 1, 1, 1, {0, 17, 0, 2}, true, NULL},      /* a pad past a load */
     {1, 6, 9, 1, 7, 3, 1, 1, 1, 1, {1, 0, 1, 0}, true, NULL},       /* 1-column plane */
+    /* deeper than a K block of the GEMM (512): B read in place, then gathered */
+    {1, 530, 5, 9, 19, 1, 1, 1, 1, 1, {0, 0, 0, 0}, true, NULL},
+    {1, 61, 9, 10, 20, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true, NULL},
 };
 
 static void test_conv_im2col_gathered_columns_match_reference(void) {

@@ -104,17 +104,17 @@ static void test_sgemm_matches_naive_on_awkward_sizes(void) {
   lens_cpu_force_isa(-1);
 }
 
-/* Sizes past each blocking boundary: K past KC (256), N past NC (3072), M past MB (1536),
+/* Sizes past each blocking boundary: K past KC (512), N past NC (3072), M past MB (1536),
  * and N across the micro-kernels' widths. */
 static void test_sgemm_crosses_cache_blocks_all_transposes(void) {
   static const gemm_case cases[] = {
       {67, 45, 600, false, false, 1.0f, 0.0f, 0}, {67, 45, 600, true, true, 2.0f, 1.0f, 1},
       {5, 3100, 9, false, true, 1.0f, 0.0f, 3},   {1601, 7, 5, true, false, 1.0f, -1.0f, 0},
-      {13, 300, 257, false, false, 0.5f, 2.0f, 2}, {64, 64, 256, true, false, 1.0f, 0.0f, 0},
+      {13, 300, 513, false, false, 0.5f, 2.0f, 2}, {64, 64, 256, true, false, 1.0f, 0.0f, 0},
       /* B read in place, past NC and KC, padded rows, a partial last panel */
-      {7, 3100, 300, false, false, 1.0f, 0.5f, 1}, {64, 256, 40, false, false, 1.0f, 0.0f, 0},
+      {7, 3100, 600, false, false, 1.0f, 0.5f, 1}, {64, 256, 40, false, false, 1.0f, 0.0f, 0},
       /* B's rows 1 KiB apart and deeper than 64: packed, rows of C many or few */
-      {100, 256, 100, false, false, 1.0f, 0.5f, 0}, {9, 512, 300, false, false, 1.0f, 0.0f, 0},
+      {100, 256, 100, false, false, 1.0f, 0.5f, 0}, {9, 512, 700, false, false, 1.0f, 0.0f, 0},
       /* whole 48-wide AVX-512 panels, one then a 32-wide, one then a 1-wide */
       {16, 96, 33, false, false, 1.0f, 0.0f, 0},  {17, 80, 70, false, true, 1.0f, 0.5f, 1},
       {24, 49, 300, true, false, -1.0f, 0.0f, 2},
@@ -151,8 +151,9 @@ static void test_sgemm_threads_and_zero_sizes(void) {
       {200, 247, 300, false, false, 1.0f, 0.0f, 9},
       {200, 250, 100, false, false, 1.0f, 0.5f, 6},
       {150, 101, 80, false, true, 1.0f, 0.0f, 0},
-      /* split by rows, 56 a thread, B read in place */
+      /* split by rows, 56 a thread, B read in place; and past a K block, with a tail */
       {150, 200, 90, false, false, 1.0f, 0.0f, 3},
+      {150, 196, 530, false, false, 1.0f, 0.0f, 1},
   };
   for (int unequal = 0; unequal <= 1; unequal++) {
     if (unequal) set_unequal_shares(pool); /* the split products' parts of other sizes */

@@ -40,7 +40,8 @@
  * them. Instead each thread builds chunks of columns small enough to stay in L2 and
  * multiplies each at once, all in one parallel region per image. */
 #define CHUNKED_MAX_CIN 4
-/* One K block of the GEMM (its KC): the packed weights are read whole per chunk. */
+/* Within one K block of the GEMM (its KC is 512): the packed weights are read whole per
+ * chunk. */
 #define CHUNKED_MAX_DEPTH 256
 /* Bytes of one chunk of columns: with the output tile it writes, within a 1 MiB L2. */
 #define CHUNK_BYTES ((int64_t)160 << 10)
