@@ -40,10 +40,14 @@ static inline void set_unequal_shares(lens_threadpool *pool) {
 /* The epilogues every fusing kernel is checked with: none, residual alone, each activation
  * alone, and residual with an activation. */
 static const lens_epilogue epilogues[] __attribute__((unused)) = {
-    {NULL, LENS_ACT_NONE, 0, 0, NULL},          {NULL, LENS_ACT_RELU, 0, 0, NULL},
-    {NULL, LENS_ACT_CLIP, -0.25f, 0.5f, NULL},  {NULL, LENS_ACT_SIGMOID, 0, 0, NULL},
-    {NULL, LENS_ACT_TANH, 0, 0, NULL},          {NULL, LENS_ACT_LEAKYRELU, 0.1f, 0, NULL},
-    {NULL, LENS_ACT_HARDSIGMOID, 0.2f, 0.5f, NULL}, {NULL, LENS_ACT_HARDSWISH, 0, 0, NULL},
+    {NULL, LENS_ACT_NONE, 0, 0, NULL, NULL},
+    {NULL, LENS_ACT_RELU, 0, 0, NULL, NULL},
+    {NULL, LENS_ACT_CLIP, -0.25f, 0.5f, NULL, NULL},
+    {NULL, LENS_ACT_SIGMOID, 0, 0, NULL, NULL},
+    {NULL, LENS_ACT_TANH, 0, 0, NULL, NULL},
+    {NULL, LENS_ACT_LEAKYRELU, 0.1f, 0, NULL, NULL},
+    {NULL, LENS_ACT_HARDSIGMOID, 0.2f, 0.5f, NULL, NULL},
+    {NULL, LENS_ACT_HARDSWISH, 0, 0, NULL, NULL},
 };
 #define N_EPILOGUES (sizeof epilogues / sizeof epilogues[0])
 

@@ -3,6 +3,7 @@
  * on small planes (few tiles, many channels), conv2d_im2col_sgemm's paths for few input
  * channels and strided convolutions, and depthwise planes split into bands of rows or
  * interleaved by channels. */
+#include "cpu/conv_depthwise.h"
 #include "cpu_kernel_check.h"
 
 /* Winograd F(4x4, 3x3) rounds differently from the direct sum (its transforms scale terms
@@ -245,6 +246,134 @@ static void test_conv_im2col_few_input_channels_runtime_weights(void) {
   }
 }
 
+
+/* ---- a depthwise convolution run in bands of rows a source makes (lens_cpu_dw_bands) ----- */
+
+typedef struct dw_band_case {
+  int64_t c, h, w, k, stride, pad, dilation;
+} dw_band_case;
+
+/* Bands of two output rows at stride 2 (one input row shared), of several at stride 1 (two
+ * shared), of one output row (wide rows), 5x5, dilated and stride-3 kernels (the other
+ * plane functions), no padding, an odd last row. */
+static const dw_band_case dw_band_cases[] = {
+    {96, 40, 112, 3, 2, 1, 1}, {72, 33, 56, 3, 1, 1, 1}, {21, 29, 30, 5, 2, 2, 1},
+    {9, 17, 25, 3, 1, 0, 2},   {700, 9, 120, 3, 1, 1, 1}, {3, 50, 26, 7, 3, 3, 1},
+    {40, 31, 24, 3, 2, 0, 1},
+};
+
+typedef struct whole_input {
+  const float *x;
+  int64_t c, h, w;
+  bool count;        /* one thread: count the rows asked for */
+  int64_t rows_made; /* input rows made, each channel's counting once */
+} whole_input;
+
+static void copy_input_rows(const void *arg, int64_t r0, int64_t r1, float *dst, int64_t ld) {
+  whole_input *in = (whole_input *)arg;
+  CHECK(r0 >= 0 && r0 < r1 && r1 <= in->h);
+  for (int64_t c = 0; c < in->c; c++)
+    memcpy(dst + c * ld, in->x + (c * in->h + r0) * in->w,
+           sizeof(float) * (size_t)((r1 - r0) * in->w));
+  if (in->count) in->rows_made += r1 - r0;
+}
+
+/* The case through lens_cpu_dw_bands (NULL ctx: one thread) with activation ep, against the
+ * reference depthwise Conv and the activation's plain definition; the worst relative
+ * difference, INFINITY when it does not run. */
+static double dw_band_case_diff(const dw_band_case *dc, const lens_epilogue *ep,
+                                lens_exec_ctx *ctx, int64_t *rows_made) {
+  int64_t xd[4] = {1, dc->c, dc->h, dc->w}, wd[4] = {dc->c, 1, dc->k, dc->k}, bd[1] = {dc->c};
+  int64_t xn = dc->c * dc->h * dc->w, wn = dc->c * dc->k * dc->k;
+  float *x = malloc(sizeof(float) * (size_t)xn), *w = malloc(sizeof(float) * (size_t)wn);
+  float *b = malloc(sizeof(float) * (size_t)dc->c);
+  fill_random(x, xn, 61);
+  fill_random(w, wn, 62);
+  fill_random(b, dc->c, 63);
+  int64_t strides[2] = {dc->stride, dc->stride}, dil[2] = {dc->dilation, dc->dilation};
+  int64_t pads[4] = {dc->pad, dc->pad, dc->pad, dc->pad};
+  tnode t;
+  tnode_init(&t, "Conv", 11, 3, 1);
+  tnode_ints(&t, "strides", strides, 2);
+  tnode_ints(&t, "dilations", dil, 2);
+  tnode_int(&t, "group", dc->c);
+  tnode_ints(&t, "pads", pads, 4);
+  lens_value in[3] = {tval(LENS_DTYPE_FLOAT32, 4, xd, x), tval(LENS_DTYPE_FLOAT32, 4, wd, w),
+                      tval(LENS_DTYPE_FLOAT32, 1, bd, b)};
+  double worst = INFINITY;
+  lens_value ref[1];
+  lens_status *st = trun(&t, in, ref, 1, NULL);
+  CHECK_MSG(st == NULL, "reference: %s", st ? lens_status_message(st) : "");
+  if (!st) {
+    int64_t n = lens_value_elements(&ref[0]);
+    lens_epilogue_apply(ep, ref[0].data, 0, (size_t)n);
+    lens_fused_dw dw = {.node = &t.node, .n_in = 3, .ep = *ep};
+    memcpy(dw.in, in, sizeof in);
+    dw.in[0].data = NULL;
+    int threads = ctx ? lens_exec_threads(ctx) : 1;
+    size_t bytes = lens_cpu_dw_band_scratch(&dw, threads);
+    CHECK_MSG(bytes > 0, "bands declined %lld channels of %lldx%lld", (long long)dc->c,
+              (long long)dc->h, (long long)dc->w);
+    float *y = malloc(tval_bytes(&ref[0]));
+    memset(y, 0xff, tval_bytes(&ref[0])); /* NaN: every output must be written */
+    void *scratch = bytes ? aligned_alloc(64, bytes) : NULL;
+    whole_input src = {x, dc->c, dc->h, dc->w, threads == 1, 0};
+    lens_exec_ctx local = {0};
+    st = lens_cpu_dw_bands(ctx ? ctx : &local, &dw, y, copy_input_rows, &src, scratch, bytes);
+    CHECK_MSG(st == NULL, "bands: %s", st ? lens_status_message(st) : "");
+    if (!st && bytes) worst = max_rel_diff(y, ref[0].data, n);
+    *rows_made = src.rows_made;
+    lens_status_free(st);
+    free(scratch);
+    free(y);
+  }
+  lens_status_free(st);
+  tfree_outputs(ref, 1);
+  tnode_free(&t);
+  free(x);
+  free(w);
+  free(b);
+  return worst;
+}
+
+/* Every ISA level on one thread, each input row made once (the bands after the first keep
+ * the rows they share); then 2 and 3 threads with equal and unequal speeds, whose runs of
+ * bands make their own first rows. Activations applied in the plane functions' registers
+ * (Relu, Clip) and after them (Sigmoid, HardSwish). */
+static void test_depthwise_bands_from_a_source_match_reference(void) {
+  static const size_t acts[] = {1, 2, 3, 7};
+  int levels[3], n_levels = isa_levels(levels);
+  for (int li = 0; li < n_levels; li++) {
+    lens_cpu_force_isa(levels[li]);
+    for (size_t i = 0; i < sizeof dw_band_cases / sizeof dw_band_cases[0]; i++) {
+      const dw_band_case *dc = &dw_band_cases[i];
+      int64_t rows = 0;
+      double diff = dw_band_case_diff(dc, &epilogues[acts[i % 4]], NULL, &rows);
+      CHECK_MSG(diff <= 2e-5, "band case %zu isa %s: %g", i, lens_cpu_isa_name(levels[li]),
+                diff);
+      CHECK_MSG(rows <= dc->h, "band case %zu: %lld input rows made for %lld", i,
+                (long long)rows, (long long)dc->h);
+    }
+  }
+  lens_cpu_force_isa(-1);
+  for (int threads = 2; threads <= 3; threads++) {
+    lens_threadpool *pool = NULL;
+    CHECK_OK(lens_threadpool_create(threads, &pool));
+    lens_exec_ctx ctx = {0};
+    ctx.pool = pool;
+    for (int unequal = 0; unequal <= 1; unequal++) {
+      if (unequal) set_unequal_shares(pool);
+      for (size_t i = 0; i < sizeof dw_band_cases / sizeof dw_band_cases[0]; i++) {
+        int64_t rows = 0;
+        double diff = dw_band_case_diff(&dw_band_cases[i], &epilogues[2], &ctx, &rows);
+        CHECK_MSG(diff <= 2e-5, "band case %zu, %d threads%s: %g", i, threads,
+                  unequal ? ", unequal" : "", diff);
+      }
+    }
+    lens_threadpool_free(pool);
+  }
+}
+
 LENS_TEST_MAIN(LENS_TEST(test_conv3x3_winograd_f4_small_planes_match_reference),
                LENS_TEST(test_conv3x3_winograd_f4_declines_tiny_planes),
                LENS_TEST(test_conv_im2col_few_input_channels_match_reference),
@@ -253,4 +382,5 @@ LENS_TEST_MAIN(LENS_TEST(test_conv3x3_winograd_f4_small_planes_match_reference),
                LENS_TEST(test_conv_im2col_gathered_columns_threads_match_reference),
                LENS_TEST(test_conv2d_depthwise_direct_bands_on_threads_match_reference),
                LENS_TEST(test_conv2d_depthwise_direct_small_planes_match_reference),
-               LENS_TEST(test_conv_im2col_few_input_channels_runtime_weights))
+               LENS_TEST(test_conv_im2col_few_input_channels_runtime_weights),
+               LENS_TEST(test_depthwise_bands_from_a_source_match_reference))

@@ -742,11 +742,25 @@ static void test_resize_nearest_int_matches_reference(void) {
 
 /* ---- a session fuses Conv -> Add -> Relu ------------------------------------------------ */
 
-/* A packed opset-13 model: float input x of dims xd, output y, initializers W (dims wd,
- * values w) and B (bias of bd[0]), and the given nodes. */
-static uint8_t *pack_conv_model(const char *name, const int64_t *xd, int64_t *wd,
-                                const float *w, int64_t *bd, const float *bias,
-                                Onnx__NodeProto **nodes, size_t n_nodes, size_t *size) {
+/* A float initializer of that name, dims and values (kept by the caller). */
+static Onnx__TensorProto float_init(const char *name, int64_t *dims, size_t rank,
+                                    const float *values) {
+  Onnx__TensorProto t = ONNX__TENSOR_PROTO__INIT;
+  t.name = (char *)name;
+  t.has_data_type = 1;
+  t.data_type = LENS_DTYPE_FLOAT32;
+  t.n_dims = rank;
+  t.dims = dims;
+  t.n_float_data = 1;
+  for (size_t i = 0; i < rank; i++) t.n_float_data *= (size_t)dims[i];
+  t.float_data = (float *)values;
+  return t;
+}
+
+/* A packed opset-13 model: float input x of dims xd, output y, the initializers and nodes. */
+static uint8_t *pack_model(const char *name, const int64_t *xd, Onnx__TensorProto **inits,
+                           size_t n_inits, Onnx__NodeProto **nodes, size_t n_nodes,
+                           size_t *size) {
   Onnx__ModelProto model = ONNX__MODEL_PROTO__INIT;
   Onnx__GraphProto graph = ONNX__GRAPH_PROTO__INIT;
   Onnx__OperatorSetIdProto opset = ONNX__OPERATOR_SET_ID_PROTO__INIT;
@@ -786,21 +800,7 @@ static uint8_t *pack_conv_model(const char *name, const int64_t *xd, int64_t *wd
   graph.input = ins;
   graph.n_output = 1;
   graph.output = outs;
-  Onnx__TensorProto wt = ONNX__TENSOR_PROTO__INIT, bt = ONNX__TENSOR_PROTO__INIT;
-  wt.name = "W";
-  wt.has_data_type = bt.has_data_type = 1;
-  wt.data_type = bt.data_type = LENS_DTYPE_FLOAT32;
-  wt.n_dims = 4;
-  wt.dims = wd;
-  wt.n_float_data = (size_t)(wd[0] * wd[1] * wd[2] * wd[3]);
-  wt.float_data = (float *)w;
-  bt.name = "B";
-  bt.n_dims = 1;
-  bt.dims = bd;
-  bt.n_float_data = (size_t)bd[0];
-  bt.float_data = (float *)bias;
-  Onnx__TensorProto *inits[2] = {&wt, &bt};
-  graph.n_initializer = 2;
+  graph.n_initializer = n_inits;
   graph.initializer = inits;
   graph.n_node = n_nodes;
   graph.node = nodes;
@@ -808,6 +808,15 @@ static uint8_t *pack_conv_model(const char *name, const int64_t *xd, int64_t *wd
   uint8_t *buf = malloc(*size);
   onnx__model_proto__pack(&model, buf);
   return buf;
+}
+
+/* pack_model with initializers W (dims wd, values w) and B (bias of bd[0]). */
+static uint8_t *pack_conv_model(const char *name, const int64_t *xd, int64_t *wd,
+                                const float *w, int64_t *bd, const float *bias,
+                                Onnx__NodeProto **nodes, size_t n_nodes, size_t *size) {
+  Onnx__TensorProto wt = float_init("W", wd, 4, w), bt = float_init("B", bd, 1, bias);
+  Onnx__TensorProto *inits[2] = {&wt, &bt};
+  return pack_model(name, xd, inits, 2, nodes, n_nodes, size);
 }
 
 /* x (1x4x6x6) -> Conv 3x3 pad 1 (bias) -> Add(x) -> Relu -> y */
@@ -1018,9 +1027,158 @@ static void test_session_fuses_conv_relu_maxpool_and_matches_reference(void) {
   }
 }
 
+/* ---- a session fuses a 1x1 Conv -> Relu -> depthwise Conv -> Relu ----------------------- */
+
+typedef struct dw_fusion_case {
+  int64_t c, e, h, w, k, stride, pad; /* 1x1 c -> e channels on h x w, then e's k x k */
+  bool fuses;                         /* at one thread */
+} dw_fusion_case;
+
+static const dw_fusion_case dw_fusion_cases[] = {
+    {16, 96, 82, 112, 3, 2, 1, true},  /* MobileNetV2's expansion at stride 2 (3.5 MB) */
+    {24, 72, 110, 100, 3, 1, 1, true}, /* stride 1: bands share two rows */
+    {5, 61, 121, 110, 5, 2, 2, true},  /* 5x5, odd channels and height */
+    {9, 130, 64, 101, 3, 1, 0, true},  /* no padding, odd width */
+    {16, 64, 56, 56, 3, 1, 1, false},  /* an expanded tensor the caches keep (0.8 MB) */
+    {64, 384, 56, 56, 3, 2, 1, true},  /* 154 MFLOP: runs on the threads asked for */
+};
+
+/* x [1, c, h, w] -> Conv 1x1 (bias) -> Relu -> Conv k x k, group e (bias) -> Relu -> y */
+static uint8_t *expand_dw_model(const dw_fusion_case *fc, size_t *size) {
+  int64_t wn = fc->e * fc->c, dn = fc->e * fc->k * fc->k;
+  float *w = malloc(sizeof(float) * (size_t)wn), *d = malloc(sizeof(float) * (size_t)dn);
+  float *bias = malloc(sizeof(float) * (size_t)fc->e);
+  float *dbias = malloc(sizeof(float) * (size_t)fc->e);
+  fill_random(w, wn, 71);
+  fill_random(d, dn, 72);
+  fill_random(bias, fc->e, 73);
+  fill_random(dbias, fc->e, 74);
+  int64_t xd[4] = {1, fc->c, fc->h, fc->w}, wd[4] = {fc->e, fc->c, 1, 1}, bd[1] = {fc->e};
+  int64_t dd[4] = {fc->e, 1, fc->k, fc->k};
+  Onnx__TensorProto wt = float_init("W", wd, 4, w), bt = float_init("B", bd, 1, bias);
+  Onnx__TensorProto dt = float_init("D", dd, 4, d), et = float_init("E", bd, 1, dbias);
+  Onnx__TensorProto *inits[4] = {&wt, &bt, &dt, &et};
+  int64_t pads[4] = {fc->pad, fc->pad, fc->pad, fc->pad}, strides[2] = {fc->stride, fc->stride};
+  Onnx__AttributeProto attrs[3], *dw_attrs[3] = {&attrs[0], &attrs[1], &attrs[2]};
+  for (int i = 0; i < 3; i++) {
+    onnx__attribute_proto__init(&attrs[i]);
+    attrs[i].has_type = 1;
+  }
+  attrs[0].name = "pads", attrs[0].type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+  attrs[0].n_ints = 4, attrs[0].ints = pads;
+  attrs[1].name = "strides", attrs[1].type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+  attrs[1].n_ints = 2, attrs[1].ints = strides;
+  attrs[2].name = "group", attrs[2].type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+  attrs[2].has_i = 1, attrs[2].i = fc->e;
+  char *conv_in[3] = {"x", "W", "B"}, *conv_out[1] = {"a"}, *relu_in[1] = {"a"};
+  char *relu_out[1] = {"b"}, *dw_in[3] = {"b", "D", "E"}, *dw_out[1] = {"c"};
+  char *relu2_in[1] = {"c"}, *relu2_out[1] = {"y"};
+  Onnx__NodeProto nodes[4];
+  Onnx__NodeProto *node_ptrs[4] = {&nodes[0], &nodes[1], &nodes[2], &nodes[3]};
+  for (int i = 0; i < 4; i++) onnx__node_proto__init(&nodes[i]);
+  nodes[0].op_type = "Conv", nodes[0].name = "expand";
+  nodes[0].n_input = 3, nodes[0].input = conv_in, nodes[0].n_output = 1;
+  nodes[0].output = conv_out;
+  nodes[1].op_type = "Relu", nodes[1].name = "relu";
+  nodes[1].n_input = 1, nodes[1].input = relu_in, nodes[1].n_output = 1;
+  nodes[1].output = relu_out;
+  nodes[2].op_type = "Conv", nodes[2].name = "dw";
+  nodes[2].n_input = 3, nodes[2].input = dw_in, nodes[2].n_output = 1;
+  nodes[2].output = dw_out;
+  nodes[2].n_attribute = 3, nodes[2].attribute = dw_attrs;
+  nodes[3].op_type = "Relu", nodes[3].name = "relu2";
+  nodes[3].n_input = 1, nodes[3].input = relu2_in, nodes[3].n_output = 1;
+  nodes[3].output = relu2_out;
+  uint8_t *buf = pack_model("expand_dw", xd, inits, 4, node_ptrs, 4, size);
+  free(w);
+  free(d);
+  free(bias);
+  free(dbias);
+  return buf;
+}
+
+/* The output of a session (reference kernels only, or the fast ones at threads), and
+ * whether the expansion absorbed the depthwise layer and both activations. */
+static float *run_dw_fusion(lens_model *m, const lens_tensor *in, bool reference, int threads,
+                            bool *fused, int *ran_on, size_t *n_out) {
+  lens_session_options o;
+  lens_session_options_init(&o);
+  o.reference_only = reference;
+  o.threads = threads;
+  lens_session *s = NULL;
+  CHECK_OK(lens_session_create(m, &o, &s));
+  if (!s) return NULL;
+  lens_tensor out[1];
+  float *copy = NULL;
+  CHECK_OK(lens_session_run(s, in, 1, out, 1));
+  if (out[0].data) {
+    copy = malloc(out[0].nbytes);
+    memcpy(copy, out[0].data, out[0].nbytes);
+    *n_out = out[0].nbytes / sizeof(float);
+  }
+  lens_node_profile p;
+  *fused = lens_session_node_count(s) == 1 && !lens_session_node_profile(s, 0, &p) &&
+           p.fused_nodes && strcmp(p.fused_nodes, "relu,dw,relu2") == 0 &&
+           strcmp(p.kernel, "conv2d_im2col_sgemm") == 0;
+  *ran_on = lens_session_threads(s);
+  lens_session_free(s);
+  return copy;
+}
+
+/* Fused when the session runs on one thread (every ISA level; small models do whatever was
+ * asked), not on two or three (see conv_dw_scratch); the same output as the reference
+ * kernels either way. */
+static void test_session_fuses_expansion_and_depthwise_and_matches_reference(void) {
+  int levels[3], n_levels = isa_levels(levels);
+  for (size_t i = 0; i < sizeof dw_fusion_cases / sizeof dw_fusion_cases[0]; i++) {
+    const dw_fusion_case *fc = &dw_fusion_cases[i];
+    size_t size;
+    uint8_t *buf = expand_dw_model(fc, &size);
+    lens_model *m = NULL;
+    CHECK_OK(lens_model_load_memory(buf, size, NULL, &m));
+    free(buf);
+    if (!m) continue;
+    int64_t xn = fc->c * fc->h * fc->w;
+    float *x = malloc(sizeof(float) * (size_t)xn);
+    fill_random(x, xn, 75 + (uint32_t)i);
+    lens_tensor in = {LENS_DTYPE_FLOAT32, 4, {1, fc->c, fc->h, fc->w}, x,
+                      sizeof(float) * (size_t)xn};
+    bool fused;
+    int ran_on = 0;
+    size_t n_want = 0, n_got = 0;
+    float *want = run_dw_fusion(m, &in, true, 1, &fused, &ran_on, &n_want);
+    for (int li = 0; li < n_levels && want; li++) {
+      lens_cpu_force_isa(levels[li]);
+      for (int threads = 1; threads <= 3; threads++) {
+        float *got = run_dw_fusion(m, &in, false, threads, &fused, &ran_on, &n_got);
+        bool expect = fc->fuses && ran_on == 1;
+        CHECK_MSG(fused == expect, "case %zu isa %s threads %d (ran on %d): fused %d", i,
+                  lens_cpu_isa_name(levels[li]), threads, ran_on, fused);
+        /* the sessions of over 100 MFLOP run on the threads asked for */
+        if (2.0 * (double)(fc->c * fc->e * fc->h * fc->w) > 100e6)
+          CHECK_MSG(ran_on == threads, "case %zu: %d threads asked, ran on %d", i, threads,
+                    ran_on);
+        if (got && n_got == n_want) {
+          double diff = max_rel_diff(got, want, n_want);
+          CHECK_MSG(diff <= 1e-5, "case %zu isa %s threads %d: differs from the reference: %g",
+                    i, lens_cpu_isa_name(levels[li]), threads, diff);
+        } else {
+          CHECK_MSG(false, "case %zu: %zu outputs, %zu expected", i, n_got, n_want);
+        }
+        free(got);
+      }
+    }
+    lens_cpu_force_isa(-1);
+    free(want);
+    free(x);
+    lens_model_free(m);
+  }
+}
+
 LENS_TEST_MAIN(LENS_TEST(test_conv2d_im2col_sgemm_applies_every_epilogue),
                LENS_TEST(test_conv2d_depthwise_direct_applies_every_epilogue),
                LENS_TEST(test_session_fuses_conv_relu_maxpool_and_matches_reference),
+               LENS_TEST(test_session_fuses_expansion_and_depthwise_and_matches_reference),
                LENS_TEST(test_conv3x3_winograd_f4_matches_reference),
                LENS_TEST(test_maxpool2d_direct_matches_reference),
                LENS_TEST(test_maxpool2d_direct_propagates_nan),

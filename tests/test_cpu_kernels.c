@@ -207,7 +207,7 @@ static bool check_gathered_case(int64_t m, int64_t n, int64_t k, bool bias_relu,
   fill_random(bias, m, 3);
   for (int64_t i = 0; i < m * n; i++) c[i] = NAN; /* written, never read */
   lens_sgemm_pack_a(false, m, k, a, k, packed);
-  lens_epilogue relu = {NULL, LENS_ACT_RELU, 0.0f, 0.0f, NULL};
+  lens_epilogue relu = {NULL, LENS_ACT_RELU, 0.0f, 0.0f, NULL, NULL};
   lens_sgemm_epilogue epi = {bias, NULL, &relu};
   dense_panels d = {b, n, k, 0};
   lens_sgemm_prepacked_gather(ctx, m, n, k, packed, gather_dense, &d, c, n,
@@ -273,7 +273,7 @@ static void test_epilogue_sigmoid_matches_definition(void) {
     x[i] = is_special ? special[i] : ((float)(i * 7919 % 2001) - 1000.0f) / 37.0f;
     res[i] = (float)(i % 5) * 0.25f - 0.5f;
   }
-  lens_epilogue sig = {NULL, LENS_ACT_SIGMOID, 0, 0, NULL};
+  lens_epilogue sig = {NULL, LENS_ACT_SIGMOID, 0, 0, NULL, NULL};
   int levels[3], n_levels = isa_levels(levels);
   for (int li = 0; li < n_levels; li++) {
     lens_cpu_force_isa(levels[li]);

@@ -86,6 +86,8 @@ void lens_parallel_for(lens_exec_ctx *ctx, size_t n,
   lens_threadpool_run(ctx->pool, job.chunks, run_chunk, &job);
 }
 
+int lens_exec_thread_index(void) { return lens_threadpool_self(); }
+
 int lens_plane_parts(const lens_exec_ctx *ctx, int64_t rows, int64_t cols) {
   int threads = ctx ? lens_threadpool_threads(ctx->pool) : 1;
   return threads > 1 && rows * cols >= LENS_PLANE_SPLIT_MIN &&

@@ -21,6 +21,7 @@
 #include "core/backend.h"
 #include "core/exec.h"
 #include "core/model.h"
+#include "cpu/conv_depthwise.h"
 #include "cpu/kernels.h"
 #include "cpu/pool.h"
 
@@ -64,6 +65,8 @@ typedef struct exec_node {
   lens_epilogue epilogue;
   bool has_pool;             /* a MaxPool absorbed (pool_scratch_bytes): epilogue.pool */
   lens_window pool;
+  bool has_dw;               /* a depthwise Conv absorbed (dw_scratch_bytes): epilogue.dw */
+  lens_fused_dw dw;
   char *fused_nodes;
   lens_tensor_desc *in_desc; /* bound shapes, for profiles and analysis */
   lens_tensor_desc *out_desc;
@@ -535,6 +538,7 @@ static lens_status *fuse_maxpool(lens_session *s, exec_node *x, exec_node *mp, i
 static void bind_epilogue(const lens_session *s, exec_node *x) {
   if (x->residual >= 0) x->epilogue.residual = s->tensors[x->residual].data;
   x->epilogue.pool = x->has_pool ? &x->pool : NULL;
+  x->epilogue.dw = x->has_dw ? &x->dw : NULL;
 }
 
 static lens_status *fuse_epilogues(lens_session *s) {
@@ -610,6 +614,65 @@ done:
   free(readers);
   free(reader);
   free(producer);
+  return st;
+}
+
+/* Absorbs a depthwise convolution into the CPU node before it when that node's kernel can
+ * make the depthwise layer's input band by band (dw_scratch_bytes): the only reader of the
+ * node's (activated) output, with an activation of its own at most. Runs after
+ * fuse_epilogues, so that both nodes' activations are already theirs. */
+static lens_status *fuse_depthwise(lens_session *s) {
+  const lens_graph *g = s->graph;
+  size_t nt = (size_t)g->n_tensors + 1;
+  int *readers = calloc(nt, sizeof *readers), *reader = calloc(nt, sizeof *reader);
+  lens_status *st = NULL;
+  if (!readers || !reader) {
+    st = lens_error_oom();
+    goto done;
+  }
+  for (int e = 0; e < s->n_exec; e++) {
+    const exec_node *x = &s->exec[e];
+    for (int k = 0; k <= x->node->n_inputs; k++) {
+      int t = k < x->node->n_inputs ? x->node->inputs[k] : x->residual;
+      if (t >= 0) {
+        readers[t]++;
+        reader[t] = e;
+      }
+    }
+  }
+  int threads = lens_threadpool_threads(s->pool);
+  for (int e = 0; e < s->n_exec && !st; e++) {
+    exec_node *x = &s->exec[e];
+    int cur = x->out0;
+    if (x->removed || x->on_device || !x->kernel || !x->kernel->dw_scratch_bytes ||
+        x->has_pool || x->has_dw || x->residual >= 0 || x->node->n_outputs != 1 || cur < 0 ||
+        readers[cur] != 1 || g->tensors[cur].is_output)
+      continue;
+    exec_node *d = &s->exec[reader[cur]];
+    if (d->removed || d->on_device || d->kernel != &lens_kernel_conv2d_depthwise_direct ||
+        d->node->n_inputs < 2 || d->node->n_inputs > 3 || d->node->inputs[0] != cur ||
+        d->residual >= 0 || d->has_pool || d->has_dw || !d->static_shapes)
+      continue;
+    lens_fused_dw dw = {.node = d->node, .n_in = d->node->n_inputs, .ep = d->epilogue};
+    inputs_of(s, d->node, dw.in);
+    dw.in[0].data = NULL;
+    lens_value in[64];
+    inputs_of(s, x->node, in);
+    size_t scratch = x->kernel->dw_scratch_bytes(x->node, in, &dw, threads);
+    if (!scratch) continue;
+    x->has_dw = true;
+    x->dw = dw;
+    x->has_epilogue = true;
+    x->scratch_bytes = scratch;
+    x->out0 = d->out0;
+    d->removed = true;
+    st = append_fused_name(x, d->node->name);
+    if (!st && d->fused_nodes) st = append_fused_name(x, d->fused_nodes);
+  }
+  if (!st) drop_removed(s);
+done:
+  free(readers);
+  free(reader);
   return st;
 }
 
@@ -1222,6 +1285,7 @@ lens_status *lens_session_create(const lens_model *model, const lens_session_opt
   }
   if (!st && s->backend) assign_devices(s);
   if (!st && !s->dynamic && !o->reference_only) st = fuse_epilogues(s);
+  if (!st && !s->dynamic && !o->reference_only) st = fuse_depthwise(s);
   if (!st && s->backend) st = fuse_unary_chains(s);
   if (!st && s->backend) st = prepare_devices(s);
   if (!st && !s->dynamic) st = plan_memory(s);

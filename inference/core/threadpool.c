@@ -73,7 +73,12 @@ static void run_range(lens_threadpool *p, task_range *r) {
   }
 }
 
+static _Thread_local int current_index;
+
+int lens_threadpool_self(void) { return current_index; }
+
 static void run_tasks(lens_threadpool *p, int self) {
+  current_index = self;
   if (p->n_tasks <= p->threads) {
     if (self < p->n_tasks) p->fn(p->arg, self);
     return;

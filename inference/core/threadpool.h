@@ -31,5 +31,8 @@ lens_thread_speeds *lens_threadpool_speeds(lens_threadpool *pool);
  * at a time per pool. */
 void lens_threadpool_run(lens_threadpool *pool, int n_tasks, void (*fn)(void *arg, int task),
                          void *arg);
+/* The calling thread's index in the run it is taking part in (the caller of a run is 0;
+ * 0 outside runs). */
+int lens_threadpool_self(void);
 
 #endif

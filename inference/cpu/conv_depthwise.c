@@ -30,6 +30,7 @@
 #include <immintrin.h>
 #endif
 
+#include "cpu/conv_depthwise.h"
 #include "cpu/epilogue.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
@@ -860,19 +861,27 @@ static void dw_groups(void *arg, size_t begin, size_t end) {
     j->channels(j, (int64_t)i / j->groups, (int64_t)i % j->groups * j->vl);
 }
 
+/* The job of node over in (output y), its epilogue ep applied (NULL: none). */
+static lens_status *dw_job_init(const lens_node *node, const lens_value *in,
+                                const lens_epilogue *ep, float *y, dw_job *job) {
+  LENS_TRY(lens_conv_resolve(node, in, &job->w));
+  job->x = in[0].data;
+  job->wt = in[1].data;
+  job->b = lens_node_has_input(node, in, 2) ? in[2].data : NULL;
+  job->y = y;
+  job->c_in = in[0].dims[1];
+  job->m_out = in[1].dims[0];
+  job->ep = lens_cpu_epilogue_is_empty(ep) ? NULL : ep;
+  job->epi = lens_cpu_epilogue_select();
+  choose_plane_fn(job);
+  job->prefetch_next = false;
+  return NULL;
+}
+
 static lens_status *dw_compute(const lens_node *node, const lens_value *in, lens_value *out,
                                lens_exec_ctx *ctx) {
   dw_job job;
-  LENS_TRY(lens_conv_resolve(node, in, &job.w));
-  job.x = in[0].data;
-  job.wt = in[1].data;
-  job.b = lens_node_has_input(node, in, 2) ? in[2].data : NULL;
-  job.y = out[0].data;
-  job.c_in = in[0].dims[1];
-  job.m_out = in[1].dims[0];
-  job.ep = lens_cpu_epilogue_is_empty(lens_exec_epilogue(ctx)) ? NULL : lens_exec_epilogue(ctx);
-  job.epi = lens_cpu_epilogue_select();
-  choose_plane_fn(&job);
+  LENS_TRY(dw_job_init(node, in, lens_exec_epilogue(ctx), out[0].data, &job));
   job.prefetch_next = lens_exec_threads(ctx) > 1;
   int64_t batch = in[0].dims[0], work = batch * job.m_out * job.w.out[0] * job.w.out[1];
   bool serial = work < 16384;
@@ -901,3 +910,160 @@ const lens_kernel lens_kernel_conv2d_depthwise_direct = {
     .compute = dw_compute,
     .fuses = LENS_FUSE_ACTIVATION | LENS_FUSE_RESIDUAL,
 };
+
+/* ---- bands of a depthwise convolution whose input is made as it is needed ----------------
+ * The absorbing kernel (a 1x1 convolution: MobileNet's expansion before each depthwise
+ * layer) writes the rows a band of output rows reads into a buffer of the thread's, every
+ * channel, and the plane functions read them there: the expanded tensor, the largest of the
+ * model (96 x 112 x 112 floats, 4.8 MB), never goes to memory and back. Consecutive bands of
+ * a thread keep the rows they share. A channel's rows sit at band + c * ld; the plane
+ * functions index rows from the plane's start, so that start, lo rows before the first row
+ * held, lies inside the thread's region: each region begins with a plane's worth of room.
+ * The direct AVX-512 paths read two output rows' input rows even for a band's odd last row
+ * (unused sums), up to two rows past those held: room after the last channel too. */
+
+/* Bytes of a band's rows (every channel) the band size aims at: with the 1x1
+ * convolution's input rows and weights, within the 1 MiB L2. */
+#define DW_BAND_BYTES ((int64_t)320 << 10)
+/* Threads that can share the bands (each has a region of the scratch). */
+#define DW_BAND_MAX_THREADS 16
+/* Runs of bands per thread. */
+#define DW_BAND_TASKS_PER_THREAD 4
+/* Floats of room around a region's rows for the vector loads' overreach. */
+#define DW_BAND_SLACK 64
+
+typedef struct dw_band_geometry {
+  int64_t out_rows;  /* output rows per band (even unless the plane has fewer) */
+  int64_t cap;       /* input rows a band holds at most */
+  int64_t ld;        /* floats from one channel's rows to the next's */
+  int64_t head;      /* floats of room before the first channel's rows */
+  size_t region;     /* bytes of one thread's region */
+} dw_band_geometry;
+
+/* Input rows [*lo, *hi) that output rows [o0, o1) read (clamped to the plane). */
+static void dw_band_rows(const lens_window *w, int64_t o0, int64_t o1, int64_t *lo,
+                         int64_t *hi) {
+  int64_t a = o0 * w->stride[0] - w->pad_begin[0];
+  int64_t b = (o1 - 1) * w->stride[0] - w->pad_begin[0] + (w->kernel[0] - 1) * w->dilation[0] + 1;
+  *lo = a < 0 ? 0 : a > w->in[0] ? w->in[0] : a;
+  *hi = b < *lo ? *lo : b > w->in[0] ? w->in[0] : b;
+}
+
+static bool dw_band_plan(const lens_window *w, int64_t channels, dw_band_geometry *g) {
+  int64_t iw = w->in[1], ext = (w->kernel[0] - 1) * w->dilation[0] + 1;
+  int64_t row_bytes = channels * iw * (int64_t)sizeof(float);
+  if (row_bytes <= 0 || w->out[0] < 1) return false;
+  int64_t rows = DW_BAND_BYTES / row_bytes; /* input rows that fit the aim */
+  int64_t out_rows = rows >= ext ? (rows - ext) / w->stride[0] + 1 : 1;
+  if (out_rows >= 2) out_rows -= out_rows % 2;
+  if (out_rows > w->out[0]) out_rows = w->out[0];
+  g->out_rows = out_rows;
+  g->cap = (out_rows - 1) * w->stride[0] + ext;
+  g->ld = (g->cap * iw + 15) / 16 * 16;
+  g->head = (w->in[0] * iw + DW_BAND_SLACK + 15) / 16 * 16;
+  int64_t floats = g->head + channels * g->ld + 2 * iw + DW_BAND_SLACK;
+  g->region = ((size_t)floats * sizeof(float) + 63) / 64 * 64;
+  return true;
+}
+
+/* Planes narrower than this leave too little per band row to pay for the bands (the
+ * channel-interleaved path takes them whole). */
+#define DW_BAND_MIN_WIDTH 24
+
+size_t lens_cpu_dw_band_scratch(const lens_fused_dw *dw, int threads) {
+  if (!dw || dw->n_in < 2 || !dw->in[1].data || dw->in[0].rank != 4 || dw->in[1].rank != 4 ||
+      dw->in[0].dims[0] != 1 || dw->in[0].dtype != LENS_DTYPE_FLOAT32 ||
+      dw->in[1].dtype != LENS_DTYPE_FLOAT32 || !dw_supports(dw->node, dw->in, NULL) ||
+      dw->in[1].dims[0] != dw->in[0].dims[1] || dw->ep.residual || dw->ep.pool || dw->ep.dw)
+    return 0;
+  if (dw->n_in > 2 && (!dw->in[2].data || dw->in[2].dtype != LENS_DTYPE_FLOAT32)) return 0;
+  lens_window w;
+  lens_status *st = lens_conv_resolve(dw->node, dw->in, &w);
+  if (st) {
+    lens_status_free(st);
+    return 0;
+  }
+  dw_band_geometry g;
+  if (w.in[1] < DW_BAND_MIN_WIDTH || w.out[1] < 1 || !dw_band_plan(&w, dw->in[0].dims[1], &g))
+    return 0;
+  if (threads > DW_BAND_MAX_THREADS) return 0;
+  return g.region * (size_t)(threads < 1 ? 1 : threads);
+}
+
+/* Rows a thread's buffer holds, [lo, hi) of the input: kept from one of its tasks to the
+ * next, which often starts where the last ended. */
+typedef struct dw_band_held {
+  _Alignas(64) int64_t lo, hi;
+} dw_band_held;
+
+typedef struct dw_band_job {
+  dw_job job;
+  dw_band_geometry g;
+  lens_dw_source_fn src;
+  const void *src_arg;
+  char *scratch;
+  int64_t tasks; /* runs of output rows, several per thread: the threads balance them */
+  dw_band_held held[DW_BAND_MAX_THREADS];
+} dw_band_job;
+
+/* Tasks [begin, end): their runs of output rows, band by band, in the calling thread's
+ * region of the scratch. */
+static void dw_band_tasks(void *arg, size_t begin, size_t end) {
+  dw_band_job *b = arg;
+  const dw_job *j = &b->job;
+  const lens_window *w = &j->w;
+  int self = lens_exec_thread_index();
+  dw_band_held *h = &b->held[self];
+  float *band = (float *)(b->scratch + b->g.region * (size_t)self) + b->g.head;
+  int64_t iw = w->in[1], out_hw = w->out[0] * w->out[1], kk = w->kernel[0] * w->kernel[1];
+  for (size_t task = begin; task < end; task++) {
+    int64_t t0 = w->out[0] * (int64_t)task / b->tasks;
+    int64_t t1 = w->out[0] * ((int64_t)task + 1) / b->tasks;
+    for (int64_t o0 = t0; o0 < t1;) {
+      int64_t o1 = o0 + b->g.out_rows < t1 ? o0 + b->g.out_rows : t1, lo, hi;
+      dw_band_rows(w, o0, o1, &lo, &hi);
+      if (lo >= h->lo && lo < h->hi) {
+        if (lo > h->lo)
+          for (int64_t c = 0; c < j->c_in; c++)
+            memmove(band + c * b->g.ld, band + c * b->g.ld + (lo - h->lo) * iw,
+                    (size_t)((h->hi - lo) * iw) * sizeof(float));
+      } else {
+        h->hi = lo;
+      }
+      h->lo = lo;
+      if (hi > h->hi) {
+        b->src(b->src_arg, h->hi, hi, band + (h->hi - lo) * iw, b->g.ld);
+        h->hi = hi;
+      }
+      for (int64_t c = 0; c < j->c_in; c++)
+        j->plane(j, band + c * b->g.ld - lo * iw, j->wt + c * kk, j->b ? j->b[c] : 0.0f,
+                 j->y + c * out_hw, NULL, o0, o1);
+      o0 = o1;
+    }
+  }
+}
+
+lens_status *lens_cpu_dw_bands(lens_exec_ctx *ctx, const lens_fused_dw *dw, float *y,
+                               lens_dw_source_fn src, const void *src_arg, void *scratch,
+                               size_t scratch_bytes) {
+  int threads = lens_exec_threads(ctx);
+  size_t need = lens_cpu_dw_band_scratch(dw, threads);
+  if (!need || !scratch || scratch_bytes < need)
+    return lens_node_error(dw->node, LENS_ERR_RUNTIME,
+                           "conv2d_depthwise_direct: bands of a fused depthwise convolution "
+                           "need %zu bytes of scratch, %zu given", need, scratch_bytes);
+  dw_band_job b;
+  LENS_TRY(dw_job_init(dw->node, dw->in, &dw->ep, y, &b.job));
+  dw_band_plan(&b.job.w, b.job.c_in, &b.g);
+  b.src = src;
+  b.src_arg = src_arg;
+  b.scratch = scratch;
+  /* a few runs of bands per thread, so that a thread done early takes over another's */
+  int64_t bands = (b.job.w.out[0] + b.g.out_rows - 1) / b.g.out_rows;
+  b.tasks = threads > 1 ? (int64_t)threads * DW_BAND_TASKS_PER_THREAD : 1;
+  if (b.tasks > bands) b.tasks = bands;
+  for (int t = 0; t < threads; t++) b.held[t].lo = b.held[t].hi = 0;
+  if (b.tasks > 1) lens_parallel_for(ctx, (size_t)b.tasks, dw_band_tasks, &b);
+  else dw_band_tasks(&b, 0, 1);
+  return NULL;
+}

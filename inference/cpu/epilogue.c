@@ -155,7 +155,7 @@ typedef struct sigmoid_job {
 
 static void sigmoid_blocks(void *arg, size_t begin, size_t end) {
   const sigmoid_job *j = arg;
-  static const lens_epilogue sigmoid = {NULL, LENS_ACT_SIGMOID, 0.0f, 0.0f, NULL};
+  static const lens_epilogue sigmoid = {NULL, LENS_ACT_SIGMOID, 0.0f, 0.0f, NULL, NULL};
   for (size_t b = begin; b < end; b++) {
     int64_t i0 = (int64_t)b * SIGMOID_BLOCK;
     int64_t n = j->n - i0 < SIGMOID_BLOCK ? j->n - i0 : SIGMOID_BLOCK;

@@ -7,6 +7,17 @@
 
 #include "ops/op.h"
 
+/* A depthwise convolution (one input channel per output channel) absorbed into the
+ * convolution that makes its input, which is then never stored whole: the node, its inputs
+ * (in[0] that input's shape, no data; in[1] and in[2] its weights and bias, n_in of them) and
+ * its own epilogue (an activation; no residual). */
+typedef struct lens_fused_dw {
+  const lens_node *node;
+  lens_value in[3];
+  int n_in;
+  lens_epilogue ep;
+} lens_fused_dw;
+
 typedef struct lens_kernel {
   const char *name;      /* recorded in profiles, e.g. "conv2d_im2col_sgemm" */
   const char *op_type;   /* the ONNX op it implements */
@@ -30,6 +41,10 @@ typedef struct lens_kernel {
    * (activated) output, which it then writes pooled; 0: it cannot. (optional) */
   size_t (*pool_scratch_bytes)(const lens_node *node, const lens_value *in,
                                const struct lens_window *pool);
+  /* Scratch compute needs on that many threads when it also runs the depthwise convolution
+   * dw over its (activated) output, writing dw's output instead; 0: it cannot. (optional) */
+  size_t (*dw_scratch_bytes)(const lens_node *node, const lens_value *in,
+                             const lens_fused_dw *dw, int threads);
 } lens_kernel;
 
 enum {

@@ -1,7 +1,8 @@
 /* The CPU kernel registry, in order of preference. */
 #include "cpu/kernels.h"
 
-extern const lens_kernel lens_kernel_conv2d_depthwise_direct;
+#include "cpu/conv_depthwise.h"
+
 extern const lens_kernel lens_kernel_conv3x3_winograd_f4;
 extern const lens_kernel lens_kernel_conv2d_im2col_sgemm;
 extern const lens_kernel lens_kernel_gemm_sgemm;

@@ -63,6 +63,10 @@ int lens_exec_threads(const lens_exec_ctx *ctx);
  * calling thread takes part). fn must not fail; write errors into your own state. */
 void lens_parallel_for(lens_exec_ctx *ctx, size_t n,
                        void (*fn)(void *arg, size_t begin, size_t end), void *arg);
+/* Which of the session's threads the caller is, 0 .. lens_exec_threads - 1, inside fn of a
+ * lens_parallel_for (0 outside one): for per-thread buffers when tasks are not tied to
+ * threads. */
+int lens_exec_thread_index(void);
 /* Threads may split NCHW planes by position instead of handing out whole planes: every
  * plane's part t then goes to thread t, as the GEMM-based convolutions split their output
  * columns, so that node after node each thread reads what its own core wrote (a line
@@ -138,6 +142,9 @@ typedef struct lens_epilogue {
   /* a MaxPool over the activated output, written instead of it (pool_scratch_bytes in
    * cpu/kernels.h), or NULL */
   const struct lens_window *pool;
+  /* a depthwise convolution over the activated output, written instead of it
+   * (dw_scratch_bytes in cpu/kernels.h), or NULL */
+  const struct lens_fused_dw *dw;
 } lens_epilogue;
 
 /* The epilogue for this node, or NULL. */
