@@ -959,10 +959,11 @@ static uint8_t *conv_relu_pool_model(const pool_fusion_case *pc, size_t *size) {
   return buf;
 }
 
-/* The pooled output of a session (reference kernels only, or the fast ones at threads), and
- * whether it ran as one node whose fused nodes are the Relu and the pool. */
-static float *run_pool_fusion(lens_model *m, const lens_tensor *in, bool reference, int threads,
-                              bool *fused, size_t *n_out) {
+/* The output of a session (reference kernels only, or the fast ones at threads), whether
+ * it ran as one conv2d_im2col_sgemm node with those fused nodes, and on how many threads. */
+static float *run_fused_session(lens_model *m, const lens_tensor *in, bool reference,
+                                int threads, const char *fused_nodes, bool *fused, int *ran_on,
+                                size_t *n_out) {
   lens_session_options o;
   lens_session_options_init(&o);
   o.reference_only = reference;
@@ -980,14 +981,51 @@ static float *run_pool_fusion(lens_model *m, const lens_tensor *in, bool referen
   }
   lens_node_profile p;
   *fused = lens_session_node_count(s) == 1 && !lens_session_node_profile(s, 0, &p) &&
-           p.fused_nodes && strcmp(p.fused_nodes, "relu,pool") == 0 &&
+           p.fused_nodes && strcmp(p.fused_nodes, fused_nodes) == 0 &&
            strcmp(p.kernel, "conv2d_im2col_sgemm") == 0;
+  *ran_on = lens_session_threads(s);
   lens_session_free(s);
   return copy;
 }
 
-static void test_session_fuses_conv_relu_maxpool_and_matches_reference(void) {
+/* Case i's model on input in, at every ISA level on 1-3 threads, against its reference
+ * kernels: the same output, and fused_nodes absorbed when fuses is (only when the session
+ * runs on one thread, with single_thread); with all_threads, sessions that run on the
+ * threads asked for. */
+static void check_fused_sessions(lens_model *m, const lens_tensor *in, size_t i,
+                                 const char *fused_nodes, bool fuses, bool single_thread,
+                                 bool all_threads) {
   int levels[3], n_levels = isa_levels(levels);
+  bool fused;
+  int ran_on = 0;
+  size_t n_want = 0, n_got = 0;
+  float *want = run_fused_session(m, in, true, 1, fused_nodes, &fused, &ran_on, &n_want);
+  for (int li = 0; li < n_levels && want; li++) {
+    lens_cpu_force_isa(levels[li]);
+    for (int threads = 1; threads <= 3; threads++) {
+      float *got =
+          run_fused_session(m, in, false, threads, fused_nodes, &fused, &ran_on, &n_got);
+      bool expect = fuses && (!single_thread || ran_on == 1);
+      CHECK_MSG(fused == expect, "case %zu isa %s threads %d (ran on %d): fused %d", i,
+                lens_cpu_isa_name(levels[li]), threads, ran_on, fused);
+      if (all_threads)
+        CHECK_MSG(ran_on == threads, "case %zu: %d threads asked, ran on %d", i, threads,
+                  ran_on);
+      if (got && n_got == n_want) {
+        double diff = max_rel_diff(got, want, n_want);
+        CHECK_MSG(diff <= 1e-5, "case %zu isa %s threads %d: differs from the reference: %g",
+                  i, lens_cpu_isa_name(levels[li]), threads, diff);
+      } else {
+        CHECK_MSG(false, "case %zu: %zu outputs, %zu expected", i, n_got, n_want);
+      }
+      free(got);
+    }
+  }
+  lens_cpu_force_isa(-1);
+  free(want);
+}
+
+static void test_session_fuses_conv_relu_maxpool_and_matches_reference(void) {
   for (size_t i = 0; i < sizeof pool_fusion_cases / sizeof pool_fusion_cases[0]; i++) {
     const pool_fusion_case *pc = &pool_fusion_cases[i];
     size_t size;
@@ -1001,27 +1039,7 @@ static void test_session_fuses_conv_relu_maxpool_and_matches_reference(void) {
     fill_random(x, xn, 53 + (uint32_t)i);
     lens_tensor in = {LENS_DTYPE_FLOAT32, 4, {pc->n, pc->c, pc->h, pc->w}, x,
                       sizeof(float) * (size_t)xn};
-    bool fused;
-    size_t n_want = 0, n_got = 0;
-    float *want = run_pool_fusion(m, &in, true, 1, &fused, &n_want);
-    for (int li = 0; li < n_levels && want; li++) {
-      lens_cpu_force_isa(levels[li]);
-      for (int threads = 1; threads <= 3; threads++) {
-        float *got = run_pool_fusion(m, &in, false, threads, &fused, &n_got);
-        CHECK_MSG(fused == pc->fuses, "case %zu isa %s threads %d: fused %d, expected %d", i,
-                  lens_cpu_isa_name(levels[li]), threads, fused, pc->fuses);
-        if (got && n_got == n_want) {
-          double diff = max_rel_diff(got, want, n_want);
-          CHECK_MSG(diff <= 1e-5, "case %zu isa %s threads %d: differs from the reference: %g",
-                    i, lens_cpu_isa_name(levels[li]), threads, diff);
-        } else {
-          CHECK_MSG(false, "case %zu: %zu outputs, %zu expected", i, n_got, n_want);
-        }
-        free(got);
-      }
-    }
-    lens_cpu_force_isa(-1);
-    free(want);
+    check_fused_sessions(m, &in, i, "relu,pool", pc->fuses, false, false);
     free(x);
     lens_model_free(m);
   }
@@ -1097,39 +1115,13 @@ static uint8_t *expand_dw_model(const dw_fusion_case *fc, size_t *size) {
   return buf;
 }
 
-/* The output of a session (reference kernels only, or the fast ones at threads), and
- * whether the expansion absorbed the depthwise layer and both activations. */
-static float *run_dw_fusion(lens_model *m, const lens_tensor *in, bool reference, int threads,
-                            bool *fused, int *ran_on, size_t *n_out) {
-  lens_session_options o;
-  lens_session_options_init(&o);
-  o.reference_only = reference;
-  o.threads = threads;
-  lens_session *s = NULL;
-  CHECK_OK(lens_session_create(m, &o, &s));
-  if (!s) return NULL;
-  lens_tensor out[1];
-  float *copy = NULL;
-  CHECK_OK(lens_session_run(s, in, 1, out, 1));
-  if (out[0].data) {
-    copy = malloc(out[0].nbytes);
-    memcpy(copy, out[0].data, out[0].nbytes);
-    *n_out = out[0].nbytes / sizeof(float);
-  }
-  lens_node_profile p;
-  *fused = lens_session_node_count(s) == 1 && !lens_session_node_profile(s, 0, &p) &&
-           p.fused_nodes && strcmp(p.fused_nodes, "relu,dw,relu2") == 0 &&
-           strcmp(p.kernel, "conv2d_im2col_sgemm") == 0;
-  *ran_on = lens_session_threads(s);
-  lens_session_free(s);
-  return copy;
-}
+/* What the expansion absorbs: its activation, the depthwise layer and that one's. */
+#define DW_FUSED "relu,dw,relu2"
 
 /* Fused when the session runs on one thread (every ISA level; small models do whatever was
  * asked), not on two or three (see conv_dw_scratch); the same output as the reference
  * kernels either way. */
 static void test_session_fuses_expansion_and_depthwise_and_matches_reference(void) {
-  int levels[3], n_levels = isa_levels(levels);
   for (size_t i = 0; i < sizeof dw_fusion_cases / sizeof dw_fusion_cases[0]; i++) {
     const dw_fusion_case *fc = &dw_fusion_cases[i];
     size_t size;
@@ -1143,33 +1135,9 @@ static void test_session_fuses_expansion_and_depthwise_and_matches_reference(voi
     fill_random(x, xn, 75 + (uint32_t)i);
     lens_tensor in = {LENS_DTYPE_FLOAT32, 4, {1, fc->c, fc->h, fc->w}, x,
                       sizeof(float) * (size_t)xn};
-    bool fused;
-    int ran_on = 0;
-    size_t n_want = 0, n_got = 0;
-    float *want = run_dw_fusion(m, &in, true, 1, &fused, &ran_on, &n_want);
-    for (int li = 0; li < n_levels && want; li++) {
-      lens_cpu_force_isa(levels[li]);
-      for (int threads = 1; threads <= 3; threads++) {
-        float *got = run_dw_fusion(m, &in, false, threads, &fused, &ran_on, &n_got);
-        bool expect = fc->fuses && ran_on == 1;
-        CHECK_MSG(fused == expect, "case %zu isa %s threads %d (ran on %d): fused %d", i,
-                  lens_cpu_isa_name(levels[li]), threads, ran_on, fused);
-        /* the sessions of over 100 MFLOP run on the threads asked for */
-        if (2.0 * (double)(fc->c * fc->e * fc->h * fc->w) > 100e6)
-          CHECK_MSG(ran_on == threads, "case %zu: %d threads asked, ran on %d", i, threads,
-                    ran_on);
-        if (got && n_got == n_want) {
-          double diff = max_rel_diff(got, want, n_want);
-          CHECK_MSG(diff <= 1e-5, "case %zu isa %s threads %d: differs from the reference: %g",
-                    i, lens_cpu_isa_name(levels[li]), threads, diff);
-        } else {
-          CHECK_MSG(false, "case %zu: %zu outputs, %zu expected", i, n_got, n_want);
-        }
-        free(got);
-      }
-    }
-    lens_cpu_force_isa(-1);
-    free(want);
+    /* the sessions of over 100 MFLOP run on the threads asked for */
+    check_fused_sessions(m, &in, i, DW_FUSED, fc->fuses, true,
+                         2.0 * (double)(fc->c * fc->e * fc->h * fc->w) > 100e6);
     free(x);
     lens_model_free(m);
   }

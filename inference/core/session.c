@@ -617,6 +617,20 @@ done:
   return st;
 }
 
+/* readers[t]: the exec nodes that read tensor t (a residual counting); reader[t]: the last. */
+static void count_readers(const lens_session *s, int *readers, int *reader) {
+  for (int e = 0; e < s->n_exec; e++) {
+    const exec_node *x = &s->exec[e];
+    for (int k = 0; k <= x->node->n_inputs; k++) {
+      int t = k < x->node->n_inputs ? x->node->inputs[k] : x->residual;
+      if (t >= 0) {
+        readers[t]++;
+        reader[t] = e;
+      }
+    }
+  }
+}
+
 /* Absorbs a depthwise convolution into the CPU node before it when that node's kernel can
  * make the depthwise layer's input band by band (dw_scratch_bytes): the only reader of the
  * node's (activated) output, with an activation of its own at most. Runs after
@@ -630,16 +644,7 @@ static lens_status *fuse_depthwise(lens_session *s) {
     st = lens_error_oom();
     goto done;
   }
-  for (int e = 0; e < s->n_exec; e++) {
-    const exec_node *x = &s->exec[e];
-    for (int k = 0; k <= x->node->n_inputs; k++) {
-      int t = k < x->node->n_inputs ? x->node->inputs[k] : x->residual;
-      if (t >= 0) {
-        readers[t]++;
-        reader[t] = e;
-      }
-    }
-  }
+  count_readers(s, readers, reader);
   int threads = lens_threadpool_threads(s->pool);
   for (int e = 0; e < s->n_exec && !st; e++) {
     exec_node *x = &s->exec[e];
@@ -710,16 +715,7 @@ static lens_status *fuse_unary_chains(lens_session *s) {
     free(reader);
     return lens_error_oom();
   }
-  for (int e = 0; e < s->n_exec; e++) {
-    const exec_node *x = &s->exec[e];
-    for (int k = 0; k <= x->node->n_inputs; k++) {
-      int t = k < x->node->n_inputs ? x->node->inputs[k] : x->residual;
-      if (t >= 0) {
-        readers[t]++;
-        reader[t] = e;
-      }
-    }
-  }
+  count_readers(s, readers, reader);
   for (int e = 0; e < s->n_exec && !st; e++) {
     exec_node *x = &s->exec[e];
     if (x->removed || !x->on_device || !(x->dev_fuses & LENS_FUSE_UNARY_CHAIN) ||
