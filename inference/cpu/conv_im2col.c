@@ -289,8 +289,8 @@ static size_t conv_pool_scratch(const lens_node *node, const lens_value *in,
  * rows band by band into a buffer (lens_cpu_dw_bands); its own output is never stored.
  * MobileNetV2's 16 -> 96 channels at 112x112 and the stride-2 depthwise after it: 0.63 ms
  * at one thread, 0.52 fused (the expanded tensor, 4.8 MB, was written to memory and read
- * back). Whole models at one thread, against unfused (8 paired runs): mobilenet_v2 2.7%
- * faster, ssdlite320_mobilenet_v3_large 5.3%, PP-OCR rec 2.8%. Only at one thread: at two,
+ * back). Whole models at one thread, against unfused (4-8 paired runs): mobilenet_v2 1.9%
+ * faster, ssdlite320_mobilenet_v3_large 3.1%, PP-OCR det 3.6%. Only at one thread: at two,
  * the unfused layers' memory traffic splits across both cores while the fused GEMM of 16
  * or 24 deep runs at half the FMA peak, and waits on the slower core when the cores are
  * unequal: mobilenet_v2 2% slower with equal cores, 5% with one at 60%. And only where the
