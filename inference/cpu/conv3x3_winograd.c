@@ -870,9 +870,9 @@ static int small_row_groups(int64_t blocks, int threads) {
  * but reads nothing another thread wrote; split by channels, the threads each transform the
  * whole input (blocks that share out evenly) or share the transformed input and the
  * products' output (rows of positions). At two threads, by bands against by channels (with
- * the input shared, as it was when measured): 48 -> 192 channels on 13x13 (3 blocks) 0.82-0.96x the time, 32 -> 128 0.73x,
- * 128 -> 128 on 14x14 0.79x; with two blocks each, 64 -> 256 on 13x13 1.04-1.14x, 256 -> 256
- * on 14x14 0.95x. */
+ * the input shared, as it was when measured): 48 -> 192 channels on 13x13 (3 blocks)
+ * 0.82-0.96x the time, 32 -> 128 0.73x, 128 -> 128 on 14x14 0.79x; with two blocks each,
+ * 64 -> 256 on 13x13 1.04-1.14x, 256 -> 256 on 14x14 0.95x. */
 static int small_parts(const wino_plan *p, int threads) {
   if (threads <= 1 || threads > SP_PARTS || p->th < threads) return 0;
   /* unequal bands only on the planes that have the large-plane layout to fall back on */
