@@ -960,24 +960,18 @@ static void small_bands(void *arg, size_t begin, size_t end) {
  * 3.3%. */
 static void small_channel_parts(void *arg, size_t begin, size_t end) {
   const small_region *r = arg;
-  const wino_job *j = r->job;
-  const wino_plan *p = j->p;
-  int64_t ohw = p->oh * p->ow;
+  const wino_plan *p = r->job->p;
   for (size_t part = begin; part < end; part++) {
     int64_t b0, b1;
     lens_split_range(&r->split, p->nmb, 1, (int)part, &b0, &b1);
     if (b0 >= b1) continue;
-    wino_job own = *j;
+    wino_job own = *r->job;
     if (part > 0) own.v = (float *)((char *)r->own_v + (part - 1) * p->v_bytes);
     r->in_fn(&own, 0, (size_t)p->c);
     small_zero_padding(p, own.v, p->vks, p->tiles, p->ld);
-    for (int64_t mb = b0; mb < b1; mb++) {
-      int64_t m_end = (mb + 1) * SP_NB < p->m ? (mb + 1) * SP_NB : p->m;
-      lens_prefetch_for_write(j->y + mb * SP_NB * ohw, (m_end - mb * SP_NB) * ohw);
-      small_products(r, mb, own.v, p->vks, p->ld, r->u + mb * NK * SP_KS,
-                     j->xk + mb * NK * p->xks, p->xks, 0, PATCH);
-      small_block_output(r, mb, 0, SP_NB);
-    }
+    small_region mine = *r;
+    mine.job = &own;
+    small_blocks(&mine, (size_t)b0, (size_t)b1); /* one task per block: row_groups is 1 */
   }
 }
 
